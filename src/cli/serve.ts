@@ -1,0 +1,56 @@
+import { pino } from 'pino';
+import { type Config, ConfigError, loadConfig } from '../config/config.js';
+import { isGatewayError } from '../contracts/gateway-error.js';
+import { buildGateway } from '../server/build-gateway.js';
+
+/** `chatwire serve`: listen, say where and what upstream answers, and shut down gracefully on SIGTERM/SIGINT. */
+export async function serve(overrides: Partial<Pick<Config, 'host' | 'port'>> = {}): Promise<void> {
+  let config: Config;
+  try {
+    config = { ...loadConfig(), ...overrides };
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`chatwire: ${error.message}\n`);
+    process.exit(2);
+  }
+  const logger = pino({ level: config.log.level, base: { name: 'chatwire' } });
+  const gateway = await buildGateway(config, { logger });
+  const address = await gateway.app.listen({ host: config.host, port: config.port });
+  logger.info(
+    { address, upstream: config.upstream.baseUrl, model: config.persona.model },
+    `listening on ${address}`,
+  );
+  logger.info(await describeUpstream(gateway.upstream, config.timeouts.connectMs));
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, streams: gateway.activeCalls.size }, `${signal}: shutting down`);
+    gateway.shutdown().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function describeUpstream(
+  upstream: { label: string; baseUrl: string; version(signal: AbortSignal): Promise<string> },
+  timeoutMs: number,
+): Promise<string> {
+  try {
+    const version = await upstream.version(AbortSignal.timeout(timeoutMs));
+    return `upstream ${upstream.label} ${version} at ${upstream.baseUrl} is reachable`;
+  } catch (error) {
+    const reason = isGatewayError(error) ? error.message : `no answer within ${timeoutMs} ms`;
+    return `upstream unreachable: ${reason} (chat requests get 503 until it is up)`;
+  }
+}

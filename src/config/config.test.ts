@@ -1,0 +1,75 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_SYSTEM_PROMPT, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('has the documented defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.port).toBe(8080);
+    expect(config.upstream.baseUrl).toBe('http://127.0.0.1:11434');
+    expect(config.persona).toEqual({
+      model: 'qwen2.5:7b',
+      systemPrompt: DEFAULT_SYSTEM_PROMPT,
+      temperature: 0.7,
+      maxTokens: 2048,
+    });
+    expect(config.allowedModels).toEqual(['qwen2.5:7b']);
+    expect(config.allowedOptions).toEqual([]);
+    expect(config.acceptSystemMessages).toBe(true);
+    expect(config.timeouts).toEqual({
+      connectMs: 5000,
+      firstTokenMs: 300000,
+      idleMs: 60000,
+      totalMs: 0,
+      shutdownGraceMs: 10000,
+    });
+    expect(config.limits).toEqual({ bodyBytes: 1048576, lineBytes: 1048576 });
+    expect(config.corsOrigins).toBeUndefined();
+  });
+
+  it('reads lists, switches and OLLAMA_HOST without a scheme', () => {
+    const config = loadConfig({
+      OLLAMA_HOST: 'gpu-box:11500',
+      CHATWIRE_MODEL: 'llama3.2',
+      CHATWIRE_ALLOWED_MODELS: 'qwen2.5:7b, mistral',
+      CHATWIRE_ALLOWED_OPTIONS: '*',
+      CHATWIRE_ACCEPT_SYSTEM_MESSAGES: 'false',
+      CHATWIRE_CORS_ORIGINS: 'https://app.example.com,https://admin.example.com',
+    });
+    expect(config.upstream.baseUrl).toBe('http://gpu-box:11500');
+    expect(config.allowedModels).toEqual(['llama3.2', 'qwen2.5:7b', 'mistral']);
+    expect(config.allowedOptions).toBe('*');
+    expect(config.acceptSystemMessages).toBe(false);
+    expect(config.corsOrigins).toEqual(['https://app.example.com', 'https://admin.example.com']);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ CHATWIRE_PORT: '' }).port).toBe(8080);
+  });
+
+  it.each([
+    ['CHATWIRE_PORT', 'eighty'],
+    ['CHATWIRE_PORT', '70000'],
+    ['CHATWIRE_IDLE_TIMEOUT_MS', '-1'],
+    ['CHATWIRE_TEMPERATURE', 'hot'],
+    ['CHATWIRE_ACCEPT_SYSTEM_MESSAGES', 'maybe'],
+    ['CHATWIRE_LOG_LEVEL', 'loud'],
+    ['OLLAMA_HOST', 'ftp://x'],
+  ])('rejects %s=%s, naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('reads the system prompt from a file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chatwire-config-'));
+    const file = join(dir, 'prompt.txt');
+    writeFileSync(file, 'You are a pirate.\n');
+    expect(loadConfig({ CHATWIRE_SYSTEM_PROMPT_FILE: file }).persona.systemPrompt).toBe('You are a pirate.');
+    expect(() => loadConfig({ CHATWIRE_SYSTEM_PROMPT_FILE: join(dir, 'missing.txt') })).toThrow(
+      /CHATWIRE_SYSTEM_PROMPT_FILE/,
+    );
+  });
+});

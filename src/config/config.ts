@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { formatBaseUrl, parseOllamaHost } from './parse-ollama-host.js';
+
+/** Each variable with its default and its meaning; the README's configuration table mirrors this list. */
+const envSchema = z.object({
+  OLLAMA_HOST: z.string().default('http://127.0.0.1:11434'),
+  CHATWIRE_HOST: z.string().min(1).default('127.0.0.1'),
+  CHATWIRE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  CHATWIRE_MODEL: z.string().min(1).default('qwen2.5:7b'),
+  CHATWIRE_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.7),
+  CHATWIRE_MAX_TOKENS: z.coerce.number().int().min(-2).default(2048),
+  CHATWIRE_SYSTEM_PROMPT: z.string().optional(),
+  CHATWIRE_SYSTEM_PROMPT_FILE: z.string().optional(),
+  CHATWIRE_ALLOWED_MODELS: z.string().optional(),
+  CHATWIRE_ALLOWED_OPTIONS: z.string().default(''),
+  CHATWIRE_ACCEPT_SYSTEM_MESSAGES: z.stringbool().default(true),
+  CHATWIRE_MAX_MESSAGES: z.coerce.number().int().min(1).default(1000),
+  CHATWIRE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1).default(5_000),
+  CHATWIRE_FIRST_TOKEN_TIMEOUT_MS: z.coerce.number().int().min(1).default(300_000),
+  CHATWIRE_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1).default(60_000),
+  CHATWIRE_TOTAL_TIMEOUT_MS: z.coerce.number().int().min(0).default(0),
+  CHATWIRE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  CHATWIRE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  CHATWIRE_LINE_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  CHATWIRE_UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).default(128),
+  CHATWIRE_CORS_ORIGINS: z.string().optional(),
+  CHATWIRE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CHATWIRE_LOG_CONTENT: z.stringbool().default(false),
+});
+
+export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful assistant.';
+
+export interface Persona {
+  model: string;
+  systemPrompt: string;
+  temperature: number;
+  maxTokens: number;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  upstream: { kind: 'ollama'; baseUrl: string };
+  persona: Persona;
+  /** Models a request may name; `'*'` allows any. Always includes the persona's model. */
+  allowedModels: string[] | '*';
+  /** Option keys a request may set; `'*'` allows any. Empty by default: the persona owns sampling. */
+  allowedOptions: string[] | '*';
+  acceptSystemMessages: boolean;
+  maxMessages: number;
+  timeouts: {
+    connectMs: number;
+    firstTokenMs: number;
+    idleMs: number;
+    totalMs: number;
+    shutdownGraceMs: number;
+  };
+  limits: { bodyBytes: number; lineBytes: number };
+  upstreamConnections: number;
+  /** Explicit origins, `'*'`, or undefined for the default: localhost and 127.0.0.1 on any port. */
+  corsOrigins: string[] | '*' | undefined;
+  log: { level: string; content: boolean };
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const relevant = Object.fromEntries(
+    Object.entries(env).filter(
+      ([key, value]) => (key.startsWith('CHATWIRE_') || key === 'OLLAMA_HOST') && value !== '',
+    ),
+  );
+  const parsed = envSchema.safeParse(relevant);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      return `${name}=${JSON.stringify(relevant[name])}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const values = parsed.data;
+  const model = values.CHATWIRE_MODEL;
+  return {
+    host: values.CHATWIRE_HOST,
+    port: values.CHATWIRE_PORT,
+    upstream: { kind: 'ollama', baseUrl: readUpstream(values.OLLAMA_HOST) },
+    persona: {
+      model,
+      systemPrompt: readSystemPrompt(values.CHATWIRE_SYSTEM_PROMPT, values.CHATWIRE_SYSTEM_PROMPT_FILE),
+      temperature: values.CHATWIRE_TEMPERATURE,
+      maxTokens: values.CHATWIRE_MAX_TOKENS,
+    },
+    allowedModels: withModel(readList(values.CHATWIRE_ALLOWED_MODELS) ?? [model], model),
+    allowedOptions: readList(values.CHATWIRE_ALLOWED_OPTIONS) ?? [],
+    acceptSystemMessages: values.CHATWIRE_ACCEPT_SYSTEM_MESSAGES,
+    maxMessages: values.CHATWIRE_MAX_MESSAGES,
+    timeouts: {
+      connectMs: values.CHATWIRE_CONNECT_TIMEOUT_MS,
+      firstTokenMs: values.CHATWIRE_FIRST_TOKEN_TIMEOUT_MS,
+      idleMs: values.CHATWIRE_IDLE_TIMEOUT_MS,
+      totalMs: values.CHATWIRE_TOTAL_TIMEOUT_MS,
+      shutdownGraceMs: values.CHATWIRE_SHUTDOWN_GRACE_MS,
+    },
+    limits: { bodyBytes: values.CHATWIRE_BODY_LIMIT_BYTES, lineBytes: values.CHATWIRE_LINE_LIMIT_BYTES },
+    upstreamConnections: values.CHATWIRE_UPSTREAM_CONNECTIONS,
+    corsOrigins: readList(values.CHATWIRE_CORS_ORIGINS),
+    log: { level: values.CHATWIRE_LOG_LEVEL, content: values.CHATWIRE_LOG_CONTENT },
+  };
+}
+
+function readUpstream(value: string): string {
+  try {
+    return formatBaseUrl(parseOllamaHost(value));
+  } catch (error) {
+    throw new ConfigError(
+      `invalid configuration: OLLAMA_HOST=${JSON.stringify(value)}: ${(error as Error).message}`,
+    );
+  }
+}
+
+function readSystemPrompt(inline: string | undefined, file: string | undefined): string {
+  if (inline !== undefined && file !== undefined) {
+    throw new ConfigError(
+      'invalid configuration: set CHATWIRE_SYSTEM_PROMPT or CHATWIRE_SYSTEM_PROMPT_FILE, not both',
+    );
+  }
+  if (file === undefined) return inline ?? DEFAULT_SYSTEM_PROMPT;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(
+      `invalid configuration: CHATWIRE_SYSTEM_PROMPT_FILE=${JSON.stringify(file)}: ${(error as Error).message}`,
+    );
+  }
+}
+
+function readList(value: string | undefined): string[] | '*' | undefined {
+  if (value === undefined) return undefined;
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  if (items.includes('*')) return '*';
+  return items;
+}
+
+function withModel(list: string[] | '*', model: string): string[] | '*' {
+  if (list === '*' || list.includes(model)) return list;
+  return [model, ...list];
+}

@@ -1,0 +1,33 @@
+/**
+ * Every failure the gateway reports carries its HTTP meaning, so one place (the server's error handler,
+ * or the relay once a stream has started) can turn it into a status and a body without guessing.
+ */
+export type GatewayErrorCode =
+  | 'bad_request'
+  | 'not_found'
+  | 'upstream_unreachable'
+  | 'upstream_http_error'
+  | 'upstream_protocol_error'
+  | 'upstream_stream_error'
+  | 'first_token_timeout'
+  | 'idle_timeout'
+  | 'total_timeout'
+  | 'client_closed'
+  | 'shutting_down'
+  | 'internal';
+
+export class GatewayError extends Error {
+  override readonly name = 'GatewayError';
+  constructor(
+    readonly code: GatewayErrorCode,
+    readonly statusCode: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isGatewayError(value: unknown): value is GatewayError {
+  return value instanceof GatewayError;
+}

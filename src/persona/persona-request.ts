@@ -1,0 +1,68 @@
+import type { Persona } from '../config/config.js';
+import { GatewayError } from '../contracts/gateway-error.js';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+  [field: string]: unknown;
+}
+
+export interface ChatRequestBody {
+  messages: ChatMessage[];
+  stream?: boolean;
+  model?: string;
+  options?: Record<string, unknown>;
+}
+
+export interface PersonaPolicy {
+  persona: Persona;
+  allowedModels: string[] | '*';
+  allowedOptions: string[] | '*';
+  acceptSystemMessages: boolean;
+}
+
+/**
+ * The upstream `/api/chat` body for a persona chat: the server's system prompt first, its model and sampling
+ * options, and only what the policy lets a client choose. Always streams upstream, whatever the client asked:
+ * a streamed reply can be timed chunk by chunk and aborted, a buffered one cannot.
+ */
+export function buildPersonaRequest(body: ChatRequestBody, policy: PersonaPolicy): Record<string, unknown> {
+  const { persona } = policy;
+  const model = body.model ?? persona.model;
+  if (policy.allowedModels !== '*' && !policy.allowedModels.includes(model)) {
+    throw badRequest(`model '${model}' is not allowed; allowed models: ${policy.allowedModels.join(', ')}`);
+  }
+  const clientOptions = body.options ?? {};
+  if (policy.allowedOptions !== '*') {
+    const allowed = policy.allowedOptions;
+    const refused = Object.keys(clientOptions).filter((key) => !allowed.includes(key));
+    if (refused.length > 0) {
+      const permitted = allowed.length > 0 ? allowed.join(', ') : 'none';
+      throw badRequest(
+        `options ${refused.join(', ')} may not be set by clients; allowed options: ${permitted}`,
+      );
+    }
+  }
+  if (!policy.acceptSystemMessages) {
+    const index = body.messages.findIndex((message) => message.role === 'system');
+    if (index !== -1) {
+      throw badRequest(
+        `messages[${index}].role: system messages are not accepted; the server sets the system prompt`,
+      );
+    }
+  }
+  const messages =
+    persona.systemPrompt === ''
+      ? body.messages
+      : [{ role: 'system', content: persona.systemPrompt }, ...body.messages];
+  return {
+    model,
+    messages,
+    stream: true,
+    options: { temperature: persona.temperature, num_predict: persona.maxTokens, ...clientOptions },
+  };
+}
+
+function badRequest(message: string): GatewayError {
+  return new GatewayError('bad_request', 400, message);
+}

@@ -1,0 +1,75 @@
+import type { ChatChunk, ChunkBatch, DoneChunk } from '../../contracts/chat-chunk.js';
+import { encodeNdjson } from '../ndjson/ndjson-decoder.js';
+
+/**
+ * Ollama's `/api/chat` wire format as the downstream speaks it. Chunks that came from an Ollama upstream
+ * carry their original line and are relayed byte for byte (Go's `\u003c` escapes and field order included);
+ * others are encoded from the chunk.
+ */
+export const ollamaChatEncoder = {
+  contentType: 'application/x-ndjson',
+
+  batch(batch: ChunkBatch): Buffer {
+    if (batch.length === 1) return lineOf(batch[0] as ChatChunk);
+    return Buffer.concat(batch.map(lineOf));
+  },
+
+  errorLine(message: string): string {
+    return encodeNdjson({ error: message });
+  },
+
+  /** The `stream:false` answer: the final chunk's metadata with the whole message merged, as Ollama does. */
+  reply(chunks: ChatChunk[]): Record<string, unknown> {
+    let content = '';
+    let thinking = '';
+    const toolCalls: unknown[] = [];
+    let done: DoneChunk | undefined;
+    for (const chunk of chunks) {
+      if (chunk.type === 'done') {
+        done = chunk;
+        continue;
+      }
+      content += chunk.content;
+      if (chunk.thinking) thinking += chunk.thinking;
+      if (chunk.toolCalls) toolCalls.push(...chunk.toolCalls);
+    }
+    if (done === undefined) throw new Error('reply() needs the final chunk');
+    const message: Record<string, unknown> = { role: 'assistant', content };
+    if (thinking !== '') message.thinking = thinking;
+    if (toolCalls.length > 0) message.tool_calls = toolCalls;
+    return { ...toOllamaObject(done), message };
+  },
+};
+
+function lineOf(chunk: ChatChunk): Buffer {
+  if (chunk.wire?.protocol === 'ollama-ndjson') return chunk.wire.bytes;
+  return Buffer.from(encodeNdjson(toOllamaObject(chunk)));
+}
+
+function toOllamaObject(chunk: ChatChunk): Record<string, unknown> {
+  if (chunk.wire?.protocol === 'ollama-ndjson') return chunk.wire.object;
+  const base = { model: chunk.model, created_at: new Date().toISOString() };
+  if (chunk.type === 'delta') {
+    const message: Record<string, unknown> = { role: 'assistant', content: chunk.content };
+    if (chunk.thinking) message.thinking = chunk.thinking;
+    if (chunk.toolCalls) message.tool_calls = chunk.toolCalls;
+    return { ...base, message, done: false };
+  }
+  const object: Record<string, unknown> = {
+    ...base,
+    message: { role: 'assistant', content: '' },
+    done: true,
+    done_reason: chunk.doneReason,
+  };
+  const metrics: Array<[string, number | undefined]> = [
+    ['total_duration', chunk.durations.total],
+    ['load_duration', chunk.durations.load],
+    ['prompt_eval_count', chunk.usage.promptTokens],
+    ['prompt_eval_duration', chunk.durations.promptEval],
+    ['eval_count', chunk.usage.completionTokens],
+    ['eval_duration', chunk.durations.eval],
+  ];
+  // Ollama omits zero metrics; clients default them to 0.
+  for (const [key, value] of metrics) if (value) object[key] = value;
+  return object;
+}

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Dispatcher } from 'undici';
+import type { Config } from '../config/config.js';
+import { ActiveCalls } from '../relay/active-calls.js';
+import { relayErrors } from '../relay/relay-errors.js';
+import { OllamaUpstream } from '../upstream/ollama/ollama-upstream.js';
+import { VERSION } from '../version.js';
+import { installErrorHandler } from './error-handler.js';
+import { installRequestLog } from './request-log.js';
+import { registerChatRoute } from './routes/chat-route.js';
+import { registerHealthRoutes } from './routes/health-routes.js';
+import { validationMessage } from './validation-message.js';
+
+export interface Gateway {
+  app: FastifyInstance;
+  config: Config;
+  upstream: OllamaUpstream;
+  activeCalls: ActiveCalls;
+  /** Stops accepting, lets streams run for the grace period, ends the rest with an error line, then closes. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+const LOCAL_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+
+export async function buildGateway(
+  config: Config,
+  options: { logger: FastifyBaseLogger; dispatcher?: Dispatcher },
+): Promise<Gateway> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: options.logger,
+    disableRequestLogging: true,
+    bodyLimit: config.limits.bodyBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // Types are part of the contract: "1" is not a number and 7 is not a string.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    schemaErrorFormatter: validationMessage,
+    return503OnClosing: true,
+  });
+  const upstream = new OllamaUpstream({
+    baseUrl: config.upstream.baseUrl,
+    connections: config.upstreamConnections,
+    connectTimeoutMs: config.timeouts.connectMs,
+    lineLimitBytes: config.limits.lineBytes,
+    dispatcher: options.dispatcher,
+  });
+  const activeCalls = new ActiveCalls();
+
+  installRequestLog(app);
+  installErrorHandler(app, config.limits.bodyBytes);
+  await app.register(cors, corsOptions(config.corsOrigins));
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'chatwire',
+        version: VERSION,
+        description: 'Streaming chat gateway for local LLMs. Errors are `{"error":"…"}` with a true status.',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  registerHealthRoutes(app, { config, upstream });
+  registerChatRoute(app, { config, upstream, activeCalls });
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (graceMs = config.timeouts.shutdownGraceMs) => {
+    closing ??= (async () => {
+      const closed = app.close();
+      if (activeCalls.size > 0) {
+        const grace = setTimeout(() => activeCalls.abortAll(relayErrors.shuttingDown), graceMs);
+        await activeCalls.idle();
+        clearTimeout(grace);
+      }
+      // Keep-alive connections that finished their last stream would otherwise hold close() open.
+      app.server.closeIdleConnections();
+      await closed;
+      await upstream.close();
+    })();
+    return closing;
+  };
+
+  return { app, config, upstream, activeCalls, shutdown };
+}
+
+function corsOptions(origins: Config['corsOrigins']) {
+  if (origins === '*') return { origin: '*', credentials: false };
+  return { origin: origins ?? [LOCAL_ORIGIN], credentials: true };
+}

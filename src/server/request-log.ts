@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify';
+import { newRelayStats, type RelayStats } from '../relay/relay-stats.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    relayStats: RelayStats;
+  }
+}
+
+/**
+ * One log line per request, written when the connection is done with it (hijacked streams included):
+ * id, status, time to first token, tokens, duration. Message content is never logged here.
+ */
+export function installRequestLog(app: FastifyInstance): void {
+  app.decorateRequest('relayStats', null as unknown as RelayStats);
+  app.addHook('onRequest', (request, reply, done) => {
+    const stats = newRelayStats();
+    request.relayStats = stats;
+    reply.header('x-request-id', request.id);
+    const startedAt = performance.now();
+    reply.raw.once('close', () => {
+      const status = stats.status ?? (reply.raw.headersSent ? reply.raw.statusCode : 499);
+      const line = {
+        reqId: request.id,
+        method: request.method,
+        url: request.url,
+        status,
+        durationMs: round(performance.now() - startedAt),
+        ...(stats.ttftMs !== undefined && { ttftMs: round(stats.ttftMs) }),
+        ...(stats.tokens !== undefined && { tokens: stats.tokens }),
+        ...(stats.error !== undefined && { error: stats.error }),
+      };
+      const level = status >= 500 || stats.error !== undefined ? 'warn' : 'info';
+      request.log[level](line, 'request');
+    });
+    done();
+  });
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
