@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/config.js';
 import { ActiveCalls } from '../relay/active-calls.js';
@@ -32,7 +32,8 @@ export async function buildGateway(
 ): Promise<Gateway> {
   const app: FastifyInstance = Fastify({
     loggerInstance: options.logger,
-    disableRequestLogging: true,
+    // The request log writes one line per request itself, streams included.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.limits.bodyBytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
@@ -50,6 +51,8 @@ export async function buildGateway(
   });
   const activeCalls = new ActiveCalls();
 
+  // Only JSON bodies: without this, Fastify would parse text/plain and answer 400 where 415 is true.
+  app.removeContentTypeParser('text/plain');
   installRequestLog(app);
   installErrorHandler(app, config.limits.bodyBytes);
   await app.register(cors, corsOptions(config.corsOrigins));

@@ -1,0 +1,318 @@
+// An in-process Ollama look-alike for tests: reproduces the wire protocol of /api/chat (NDJSON framing, delayed
+// headers, Go JSON encoding, error envelopes, disconnect handling) plus the liveness/listing endpoints, with
+// knobs for the failures a gateway has to survive. See /work/shared/reference/ollama-protocol.md §8.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { type ChatJob, runChat } from './simulator-chat.js';
+import { ChatExchange, JSON_TYPE } from './simulator-exchange.js';
+import { chatTypeError, type GoDecoded, goDecode } from './simulator-go-decode.js';
+import { goJson, type MetricName, nowNs, tagEntry } from './simulator-wire.js';
+
+export interface SimToolCall {
+  id?: string;
+  function: { index?: number; name: string; arguments: Record<string, unknown> };
+}
+
+export interface SimBehaviour {
+  /** Content pieces, one chunk each. Default ['Hel', 'lo', ' wor', 'ld']. */
+  tokens?: string[];
+  /** Sent before the content, as chunks with content "" and message.thinking. */
+  thinking?: string[];
+  /** Sent as one chunk after the content; ids default to call_<8 random>, index to the position. */
+  toolCalls?: SimToolCall[];
+  /** Before anything, with no headers out; a client leaving here is a 499 'load' abort. */
+  loadDelayMs?: number;
+  /** After the load, before the first chunk (no headers yet either). */
+  promptEvalDelayMs?: number;
+  /** Before every chunk after the first (including the final one and an injected fault). */
+  tokenDelayMs?: number;
+  doneReason?: string;
+  /** Defaults are measured or estimated; a 0 here is omitted from the final chunk like Go's omitempty. */
+  finalMetrics?: Partial<Record<MetricName, number>>;
+  /**
+   * Fails after loadDelayMs, before any chunk: real status + JSON envelope. `legacy` (Ollama <= 0.12.5) sends
+   * 200 NDJSON with one {"error"} line instead, as does any stream whose headers already went out.
+   */
+  preError?: { status: number; error: string; legacy?: boolean };
+  /**
+   * Fault injected after `afterChunks` intermediate chunks (capped at their number, i.e. before the done line).
+   * error-line, destroy, end-without-done and stall end the response; garbage-line and oversized-line insert a
+   * line and the stream carries on. With stream:false: error-line → 500 {"error"}, end-without-done → 200 with
+   * the merged message but done:false (what Ollama's collector does), garbage-line → a 200 'not json' body,
+   * oversized-line → its padding is merged into the content.
+   */
+  midStream?: {
+    afterChunks: number;
+    mode: 'error-line' | 'destroy' | 'end-without-done' | 'stall' | 'garbage-line' | 'oversized-line';
+    message?: string;
+    /** oversized-line: total line length including '\n'. Default 2 MiB. */
+    bytes?: number;
+  };
+  /**
+   * line: one write per line. split: three writes ~5 ms apart, cut inside multibyte characters when there are
+   * any. coalesced: everything in one write at the end. held: a buffering proxy (headers pass at the first
+   * line, the body in 16 KiB blocks and the rest at the end).
+   */
+  writeMode?: 'line' | 'split' | 'coalesced' | 'held';
+  /** Never sends anything; the response ends only when the client leaves. */
+  stallBeforeFirstChunk?: boolean;
+  /** Flushes 200 + headers at once, like OpenAI-style servers (streaming only). */
+  headersEarly?: boolean;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  rawBody: string;
+  /** The client's port: requests sharing one are sharing a keep-alive connection. */
+  remotePort: number | undefined;
+}
+
+export interface SimAbort {
+  path: string;
+  phase: 'load' | 'stream';
+  /** performance.now() when the simulator saw the close. */
+  at: number;
+  /** What Ollama would have logged: 499 when nothing was sent yet, else the status already on the wire. */
+  status: number;
+}
+
+export interface OllamaSimulator {
+  /** 'http://127.0.0.1:PORT' */
+  url: string;
+  port: number;
+  /** Known models (mutable); a bare name also matches NAME:latest. Default ['qwen2.5:7b', 'llama3.2']. */
+  models: string[];
+  /** Replaces the behaviour for requests arriving from now on. */
+  behave(b: SimBehaviour): void;
+  /** Default behaviour; empties requests, aborts and sent (in place) and drops unconsumed nextX() items. */
+  reset(): void;
+  /** Every request, in arrival order, recorded once its body has been read. */
+  requests: RecordedRequest[];
+  /** One per /api/chat request whose client left before the simulator finished it. */
+  aborts: SimAbort[];
+  /** The oldest abort not yet taken by nextAbort(), else the next one to happen. */
+  nextAbort(): Promise<SimAbort>;
+  /** Exact body bytes written so far, one Buffer per /api/chat request (in arrival order, error bodies too). */
+  sent: Buffer[];
+  /** The oldest /api/chat request not yet taken by nextRequest(), else the next one to arrive. */
+  nextRequest(): Promise<RecordedRequest>;
+  /** /api/chat responses in progress. */
+  activeStreams(): number;
+  /** Closes the server and destroys all open sockets. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MODELS = ['qwen2.5:7b', 'llama3.2'];
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+
+/** Items not yet taken are kept, so a test can ask for "the next one" after it already happened. */
+class Mailbox<T> {
+  private items: T[] = [];
+  private waiters: Array<(item: T) => void> = [];
+  put(item: T): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(item);
+    else this.items.push(item);
+  }
+  take(): Promise<T> {
+    if (this.items.length > 0) return Promise.resolve(this.items.shift() as T);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+  clear(): void {
+    this.items = [];
+  }
+}
+
+/** Ollama resolves a bare name to its ':latest' tag and compares names case-insensitively. */
+function canonicalModel(name: string): string {
+  const tagged = name.lastIndexOf(':') > name.lastIndexOf('/');
+  return (tagged ? name : `${name}:latest`).toLowerCase();
+}
+
+function promptTokens(body: Record<string, unknown>): number {
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  const chars = messages.reduce<number>(
+    (sum, m) => sum + String((m as { content?: unknown })?.content ?? '').length,
+    0,
+  );
+  return Math.max(1, Math.ceil(chars / 4) + 4 * messages.length);
+}
+
+class Simulator implements OllamaSimulator {
+  url = '';
+  port = 0;
+  models: string[];
+  requests: RecordedRequest[] = [];
+  aborts: SimAbort[] = [];
+  sent: Buffer[] = [];
+  private behaviour: SimBehaviour = {};
+  private readonly abortBox = new Mailbox<SimAbort>();
+  private readonly requestBox = new Mailbox<RecordedRequest>();
+  private active = 0;
+  // Responses still in flight from before a reset() must not write into the fresh arrays.
+  private epoch = 0;
+  private readonly sockets = new Set<Socket>();
+  private readonly startedNs = nowNs();
+  private readonly server = createServer((req, res) => {
+    this.handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': TEXT_TYPE });
+      res.end(`simulator bug: ${String(err)}`);
+    });
+  });
+
+  constructor(
+    private readonly version: string,
+    models: string[],
+  ) {
+    this.models = [...models];
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  listen(): Promise<this> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', () => {
+        this.port = (this.server.address() as AddressInfo).port;
+        this.url = `http://127.0.0.1:${this.port}`;
+        resolve(this);
+      });
+    });
+  }
+
+  behave(b: SimBehaviour): void {
+    this.behaviour = { ...b };
+  }
+
+  reset(): void {
+    this.behaviour = {};
+    this.epoch++;
+    this.requests.length = 0;
+    this.aborts.length = 0;
+    this.sent.length = 0;
+    this.abortBox.clear();
+    this.requestBox.clear();
+  }
+
+  nextAbort(): Promise<SimAbort> {
+    return this.abortBox.take();
+  }
+
+  nextRequest(): Promise<RecordedRequest> {
+    return this.requestBox.take();
+  }
+
+  activeStreams(): number {
+    return this.active;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+    } catch {
+      return; // the client left while still sending its body
+    }
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const decoded = rawBody.trim() ? goDecode(rawBody) : undefined;
+    const body = decoded?.ok ? decoded.value : undefined;
+    const method = req.method ?? 'GET';
+    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
+    const recorded: RecordedRequest = {
+      method,
+      path,
+      headers: { ...req.headers },
+      body,
+      rawBody,
+      remotePort: req.socket.remotePort,
+    };
+    this.requests.push(recorded);
+
+    const text = (status: number, contentType: string, payload: string) => {
+      res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) });
+      res.end(payload);
+    };
+    const routes: Record<string, { methods: string[]; answer: () => void }> = {
+      '/': { methods: ['GET', 'HEAD'], answer: () => text(200, TEXT_TYPE, 'Ollama is running') },
+      '/api/version': {
+        methods: ['GET', 'HEAD'],
+        answer: () => text(200, JSON_TYPE, goJson({ version: this.version })),
+      },
+      '/api/tags': {
+        methods: ['GET', 'HEAD'],
+        answer: () =>
+          text(200, JSON_TYPE, goJson({ models: this.models.map((m) => tagEntry(m, this.startedNs)) })),
+      },
+      '/api/chat': { methods: ['POST'], answer: () => this.chat(res, recorded, decoded) },
+    };
+    const route = routes[path];
+    // gin's defaults: plain-text 404 for unknown paths, 405 (HandleMethodNotAllowed) for known ones.
+    if (!route) return text(404, 'text/plain', '404 page not found');
+    if (!route.methods.includes(method)) return text(405, 'text/plain', '405 method not allowed');
+    route.answer();
+  }
+
+  private chat(res: ServerResponse, recorded: RecordedRequest, decoded: GoDecoded | undefined): void {
+    const epoch = this.epoch;
+    const slot = this.sent.push(Buffer.alloc(0)) - 1;
+    const behaviour = this.behaviour;
+    this.active++;
+    const exchange = new ChatExchange(res, behaviour.writeMode ?? 'line', {
+      onBytes: (bytes) => {
+        if (epoch !== this.epoch) return;
+        this.sent[slot] = Buffer.concat([this.sent[slot] ?? Buffer.alloc(0), bytes]);
+      },
+      onClientGone: (phase, status) => {
+        if (epoch !== this.epoch) return;
+        const abort: SimAbort = { path: recorded.path, phase, at: performance.now(), status };
+        this.aborts.push(abort);
+        this.abortBox.put(abort);
+      },
+      onSettled: () => {
+        this.active--;
+      },
+    });
+    this.requestBox.put(recorded);
+
+    const job = this.validateChat(decoded);
+    if ('error' in job) {
+      exchange.send(job.status, JSON_TYPE, goJson({ error: job.error }));
+      return;
+    }
+    runChat(exchange, behaviour, job).catch((err: unknown) => {
+      res.destroy(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  /** Same checks, same order and same texts as Ollama's ChatHandler. */
+  private validateChat(decoded: GoDecoded | undefined): ChatJob | { status: number; error: string } {
+    if (!decoded) return { status: 400, error: 'missing request body' };
+    const decodeError = decoded.ok ? chatTypeError(decoded.value) : decoded.error;
+    if (decodeError) return { status: 400, error: decodeError };
+    const body = ((decoded.ok && decoded.value) || {}) as Record<string, unknown>;
+    const model = typeof body.model === 'string' ? body.model : '';
+    if (!model) return { status: 400, error: 'model is required' };
+    if (!this.models.some((m) => canonicalModel(m) === canonicalModel(model))) {
+      return { status: 404, error: `model '${model}' not found` };
+    }
+    return { model, streaming: body.stream !== false, promptTokens: promptTokens(body) };
+  }
+}
+
+export async function startOllamaSimulator(
+  options: { models?: string[]; version?: string } = {},
+): Promise<OllamaSimulator> {
+  return new Simulator(options.version ?? '0.33.0', options.models ?? DEFAULT_MODELS).listen();
+}
