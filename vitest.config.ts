@@ -5,5 +5,6 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 10_000,
     hookTimeout: 10_000,
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
