@@ -4,8 +4,6 @@ export interface RelayStats {
   tokens?: number;
   chunks: number;
   error?: string;
-  /** Overrides the response status in the log (499 when the client left). */
-  status?: number;
 }
 
 export function newRelayStats(): RelayStats {

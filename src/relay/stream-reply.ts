@@ -47,11 +47,10 @@ export async function streamReply(options: {
     }
   } catch (error) {
     const failure = error as GatewayError;
-    stats.error = failure.message;
     if (failure.code === 'client_closed') {
-      stats.status = 499;
       response.destroy();
     } else {
+      stats.error = failure.message;
       response.end(encoder.errorLine(failure.message));
     }
     call.dispose();

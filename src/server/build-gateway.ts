@@ -24,6 +24,9 @@ export interface Gateway {
   shutdown(graceMs?: number): Promise<void>;
 }
 
+/** After the streams are done, how long a plain request in flight may take before its connection is closed. */
+const LINGER_MS = 250;
+
 const LOCAL_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 
 export async function buildGateway(
@@ -80,9 +83,12 @@ export async function buildGateway(
         await activeCalls.idle();
         clearTimeout(grace);
       }
-      // Keep-alive connections that finished their last stream would otherwise hold close() open.
+      // Keep-alive connections that finished their last stream, and connections a client opened without
+      // sending a request yet, would otherwise hold close() open; anything still busy gets a moment first.
       app.server.closeIdleConnections();
+      const lingering = setTimeout(() => app.server.closeAllConnections(), LINGER_MS);
       await closed;
+      clearTimeout(lingering);
       await upstream.close();
     })();
     return closing;

@@ -6,7 +6,6 @@ export function installErrorHandler(app: FastifyInstance, bodyLimit: number): vo
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isGatewayError(error) && error.code === 'client_closed') {
       // Nobody is left to read an answer; the request log records 499.
-      request.relayStats.status = 499;
       reply.hijack();
       reply.raw.destroy();
       return;

@@ -19,7 +19,10 @@ export function installRequestLog(app: FastifyInstance): void {
     reply.header('x-request-id', request.id);
     const startedAt = performance.now();
     reply.raw.once('close', () => {
-      const status = stats.status ?? (reply.raw.headersSent ? reply.raw.statusCode : 499);
+      // A response that closed before it finished means the client left, whatever was sent until then.
+      const clientLeft = !reply.raw.writableFinished;
+      const status = clientLeft ? 499 : reply.raw.statusCode;
+      const error = stats.error ?? (clientLeft ? 'client closed the connection' : undefined);
       const line = {
         reqId: request.id,
         method: request.method,
@@ -28,9 +31,9 @@ export function installRequestLog(app: FastifyInstance): void {
         durationMs: round(performance.now() - startedAt),
         ...(stats.ttftMs !== undefined && { ttftMs: round(stats.ttftMs) }),
         ...(stats.tokens !== undefined && { tokens: stats.tokens }),
-        ...(stats.error !== undefined && { error: stats.error }),
+        ...(error !== undefined && { error }),
       };
-      const level = status >= 500 || stats.error !== undefined ? 'warn' : 'info';
+      const level = status >= 500 || error !== undefined ? 'warn' : 'info';
       request.log[level](line, 'request');
     });
     done();

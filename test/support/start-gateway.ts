@@ -14,10 +14,13 @@ export interface RunningGateway {
 export async function startGateway(
   upstreamUrl: string,
   env: Record<string, string> = {},
-  options: { dispatcher?: Dispatcher } = {},
+  options: { dispatcher?: Dispatcher; logLines?: Array<Record<string, unknown>> } = {},
 ): Promise<RunningGateway> {
   const config = loadConfig({ OLLAMA_HOST: upstreamUrl, CHATWIRE_PORT: '0', ...env });
-  const logger = pino({ level: process.env.CHATWIRE_TEST_LOG ?? 'silent' });
+  const { logLines } = options;
+  const logger = logLines
+    ? pino({ level: config.log.level }, { write: (line: string) => logLines.push(JSON.parse(line)) })
+    : pino({ level: process.env.CHATWIRE_TEST_LOG ?? 'silent' });
   const gateway = await buildGateway(config, { logger, dispatcher: options.dispatcher });
   const url = await gateway.app.listen({ host: '127.0.0.1', port: 0 });
   return { url, gateway, close: () => gateway.shutdown(0) };
