@@ -10,11 +10,10 @@ const policy: PersonaPolicy = {
 const hi = [{ role: 'user' as const, content: 'hi' }];
 
 describe('buildPersonaRequest', () => {
-  it('puts the system prompt first and the persona options in, streaming upstream', () => {
+  it('puts the system prompt first and the persona options in', () => {
     expect(buildPersonaRequest({ messages: hi, stream: false }, policy)).toEqual({
       model: 'qwen2.5:7b',
       messages: [{ role: 'system', content: 'Be brief.' }, ...hi],
-      stream: true,
       options: { temperature: 0.7, num_predict: 2048 },
     });
   });

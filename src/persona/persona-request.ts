@@ -1,11 +1,6 @@
 import type { Persona } from '../config/config.js';
+import type { ChatMessage, ChatRequest } from '../contracts/chat-request.js';
 import { GatewayError } from '../contracts/gateway-error.js';
-
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant' | 'tool';
-  content: string;
-  [field: string]: unknown;
-}
 
 export interface ChatRequestBody {
   messages: ChatMessage[];
@@ -22,11 +17,10 @@ export interface PersonaPolicy {
 }
 
 /**
- * The upstream `/api/chat` body for a persona chat: the server's system prompt first, its model and sampling
- * options, and only what the policy lets a client choose. Always streams upstream, whatever the client asked:
- * a streamed reply can be timed chunk by chunk and aborted, a buffered one cannot.
+ * The upstream request for a persona chat: the server's system prompt first, its model and sampling
+ * options, and only what the policy lets a client choose.
  */
-export function buildPersonaRequest(body: ChatRequestBody, policy: PersonaPolicy): Record<string, unknown> {
+export function buildPersonaRequest(body: ChatRequestBody, policy: PersonaPolicy): ChatRequest {
   const { persona } = policy;
   const model = body.model ?? persona.model;
   if (policy.allowedModels !== '*' && !policy.allowedModels.includes(model)) {
@@ -51,14 +45,13 @@ export function buildPersonaRequest(body: ChatRequestBody, policy: PersonaPolicy
       );
     }
   }
-  const messages =
+  const messages: ChatMessage[] =
     persona.systemPrompt === ''
       ? body.messages
       : [{ role: 'system', content: persona.systemPrompt }, ...body.messages];
   return {
     model,
     messages,
-    stream: true,
     options: { temperature: persona.temperature, num_predict: persona.maxTokens, ...clientOptions },
   };
 }

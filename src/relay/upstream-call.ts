@@ -1,14 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import type { ChunkBatch } from '../contracts/chat-chunk.js';
+import type { ChatRequest } from '../contracts/chat-request.js';
 import { GatewayError, isGatewayError } from '../contracts/gateway-error.js';
+import type { ChatUpstream } from '../upstream/chat-upstream.js';
 import type { ActiveCalls } from './active-calls.js';
 import { relayErrors } from './relay-errors.js';
-
-export interface ChatUpstream {
-  readonly label: string;
-  readonly baseUrl: string;
-  openChat(body: Record<string, unknown>, signal: AbortSignal): Promise<AsyncIterable<ChunkBatch>>;
-}
 
 export interface RelayTimeouts {
   firstTokenMs: number;
@@ -55,9 +51,9 @@ export class UpstreamCall {
     return this.controller.signal;
   }
 
-  async open(body: Record<string, unknown>): Promise<void> {
+  async open(request: ChatRequest): Promise<void> {
     try {
-      const chunks = await this.upstream.openChat(body, this.controller.signal);
+      const chunks = await this.upstream.openChat(request, this.controller.signal);
       this.iterator = chunks[Symbol.asyncIterator]();
     } catch (error) {
       throw this.explain(error);

@@ -6,7 +6,8 @@ import { ollamaChatEncoder } from '../../protocol/ollama/ollama-chat-encoder.js'
 import type { ActiveCalls } from '../../relay/active-calls.js';
 import { collectReply } from '../../relay/collect-reply.js';
 import { streamReply } from '../../relay/stream-reply.js';
-import { type ChatUpstream, UpstreamCall } from '../../relay/upstream-call.js';
+import { UpstreamCall } from '../../relay/upstream-call.js';
+import type { ChatUpstream } from '../../upstream/chat-upstream.js';
 import { chatBodySchema, chatResponseSchema } from './chat-schema.js';
 
 /**

@@ -1,7 +1,9 @@
 import { Agent, type Dispatcher, request } from 'undici';
 import type { ChunkBatch } from '../../contracts/chat-chunk.js';
+import type { ChatRequest } from '../../contracts/chat-request.js';
 import { GatewayError } from '../../contracts/gateway-error.js';
 import { NdjsonDecoder } from '../../protocol/ndjson/ndjson-decoder.js';
+import type { ChatUpstream } from '../chat-upstream.js';
 import {
   connectionError,
   describeNetworkError,
@@ -9,6 +11,7 @@ import {
   upstreamErrorMessage,
 } from '../upstream-errors.js';
 import { parseOllamaChunk } from './parse-ollama-chunk.js';
+import { toOllamaChatBody } from './to-ollama-chat-body.js';
 
 export interface OllamaUpstreamOptions {
   baseUrl: string;
@@ -27,7 +30,7 @@ const ERROR_BODY_LIMIT = 64 * 1024;
  * model load legitimately holds headers back for minutes, so the relay enforces first-token, idle and total
  * deadlines itself and aborts through the signal.
  */
-export class OllamaUpstream {
+export class OllamaUpstream implements ChatUpstream {
   readonly label = LABEL;
   readonly baseUrl: string;
   private readonly dispatcher: Dispatcher;
@@ -49,12 +52,9 @@ export class OllamaUpstream {
       });
   }
 
-  /**
-   * Starts a streaming `/api/chat` call. Resolves once the upstream accepted it (status 200); every failure
-   * before that is a GatewayError with the status the client should see.
-   */
-  async openChat(body: Record<string, unknown>, signal: AbortSignal): Promise<AsyncIterable<ChunkBatch>> {
-    const response = await this.send('/api/chat', { method: 'POST', body: JSON.stringify(body), signal });
+  async openChat(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChunkBatch>> {
+    const body = JSON.stringify(toOllamaChatBody(request));
+    const response = await this.send('/api/chat', { method: 'POST', body, signal });
     if (response.statusCode !== 200) {
       throw await this.httpError(response);
     }

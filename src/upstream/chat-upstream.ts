@@ -1,0 +1,17 @@
+import type { ChunkBatch } from '../contracts/chat-chunk.js';
+import type { ChatRequest } from '../contracts/chat-request.js';
+
+/** What the relay needs from an upstream, whatever protocol it speaks. */
+export interface ChatUpstream {
+  /** How messages name it: "Ollama", "OpenAI-compatible upstream". */
+  readonly label: string;
+  readonly baseUrl: string;
+  /**
+   * Starts a streaming chat. Resolves once the upstream accepted it; every failure before that is a
+   * GatewayError carrying the status the client should see. The batches end after the `done` chunk.
+   */
+  openChat(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChunkBatch>>;
+  /** The upstream's version (or a description of it), for readiness. */
+  version(signal: AbortSignal): Promise<string>;
+  close(): Promise<void>;
+}
