@@ -1,0 +1,176 @@
+// One /v1/chat/completions response: owns SSE framing (line ending, keep-alive comments, write mode), header
+// timing and client-disconnect detection, so the script in openai-simulator-chat.ts stays a plain sequence of
+// awaits. The OpenAI-style counterpart of simulator-exchange.ts.
+import type { ServerResponse } from 'node:http';
+import type { SimAbort } from './ollama-simulator.js';
+import type { OpenAiSimBehaviour } from './openai-simulator.js';
+import { splitPoints } from './simulator-wire.js';
+
+export type SseWriteMode = NonNullable<OpenAiSimBehaviour['writeMode']>;
+export type LineEnding = NonNullable<OpenAiSimBehaviour['lineEnding']>;
+
+export interface SseExchangeOptions {
+  writeMode: SseWriteMode;
+  lineEnding: LineEnding;
+  keepAliveComments: boolean;
+}
+
+export interface ExchangeHooks {
+  onBytes(bytes: Buffer): void;
+  onClientGone(phase: SimAbort['phase'], status: number): void;
+  onSettled(): void;
+}
+
+const SSE_HEADERS = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' };
+export const JSON_TYPE = 'application/json';
+const SPLIT_GAP_MS = 5;
+const PING = ': ping\n\n';
+
+/**
+ * Two cut points for writing an event in three pieces. With CRLF one cut goes between the first CR and its LF,
+ * the case a reader that looks at one read at a time turns into an extra blank line. The other cut lands inside
+ * a multibyte UTF-8 sequence when there is one, which breaks readers that decode each read on its own.
+ */
+export function sseSplitPoints(event: Buffer, lineEnding: LineEnding): [number, number] {
+  if (lineEnding === 'lf') return splitPoints(event);
+  const crlf = event.indexOf('\r\n') + 1;
+  const multibyte = event.findIndex((byte) => byte >= 0xc0);
+  const first = multibyte !== -1 && multibyte + 1 < crlf ? multibyte + 1 : Math.max(1, Math.floor(crlf / 2));
+  return [first, crlf];
+}
+
+export class SseExchange {
+  closed = false;
+  /** Chunks generated so far (written or still held): decides whether a disconnect counts as a load abort. */
+  chunksProduced = 0;
+  private finished = false;
+  private settled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private held: Buffer[] = [];
+  private readonly closedPromise: Promise<void>;
+  private resolveClosed: () => void = () => {};
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly options: SseExchangeOptions,
+    private readonly hooks: ExchangeHooks,
+  ) {
+    this.closedPromise = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    // 'close' also fires after a normal end; only an unfinished response means the client went away.
+    res.on('close', () => {
+      if (!this.finished && !res.writableFinished) this.clientGone();
+    });
+    if (!res.socket || res.socket.destroyed) this.clientGone();
+  }
+
+  private clientGone(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.wake?.();
+    this.resolveClosed();
+    this.hooks.onClientGone(
+      this.chunksProduced === 0 ? 'load' : 'stream',
+      this.res.headersSent ? this.res.statusCode : 499,
+    );
+    this.settle();
+  }
+
+  private settle(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.hooks.onSettled();
+  }
+
+  /** Simulated work; cut short (timer cleared) when the client leaves so nothing keeps running for nobody. */
+  delay(ms = 0): Promise<void> {
+    if (this.closed || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.wake = resolve;
+      this.timer = setTimeout(resolve, ms);
+    });
+  }
+
+  untilClosed(): Promise<void> {
+    return this.closedPromise;
+  }
+
+  /** OpenAI-style servers commit to 200 + SSE before generating anything (unlike Ollama, which waits). */
+  sendHeadersNow(): void {
+    if (this.closed || this.res.headersSent) return;
+    this.res.writeHead(200, SSE_HEADERS);
+    this.res.flushHeaders();
+  }
+
+  /** Writes one event, given with '\n' line ends, in the configured line ending and write mode. */
+  async writeEvent(event: string): Promise<void> {
+    if (this.options.keepAliveComments) await this.writeFrame(PING);
+    await this.writeFrame(event);
+  }
+
+  private async writeFrame(frame: string): Promise<void> {
+    const { lineEnding, writeMode } = this.options;
+    const bytes = Buffer.from(lineEnding === 'crlf' ? frame.replace(/\n/g, '\r\n') : frame, 'utf8');
+    if (writeMode === 'coalesced') {
+      this.held.push(bytes);
+      return;
+    }
+    if (writeMode === 'event') return this.write(bytes);
+    const [a, b] = sseSplitPoints(bytes, lineEnding);
+    await this.write(bytes.subarray(0, a));
+    await this.delay(SPLIT_GAP_MS);
+    await this.write(bytes.subarray(a, b));
+    await this.delay(SPLIT_GAP_MS);
+    await this.write(bytes.subarray(b));
+  }
+
+  private async flush(): Promise<void> {
+    if (this.held.length === 0) return;
+    const all = Buffer.concat(this.held);
+    this.held = [];
+    await this.write(all);
+  }
+
+  // Waiting for the write callback keeps ordering with a later destroy(): http responses cork the socket until
+  // the next tick, so an immediate destroy would drop bytes the test expects the client to have received.
+  private write(bytes: Buffer): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (!this.res.headersSent) this.res.writeHead(200, SSE_HEADERS);
+    this.hooks.onBytes(bytes);
+    const written = new Promise<void>((resolve) => this.res.write(bytes, () => resolve()));
+    return Promise.race([written, this.closedPromise]);
+  }
+
+  /** Ends the body cleanly (chunked terminator) after flushing anything held. */
+  async end(): Promise<void> {
+    await this.flush();
+    if (this.closed) return;
+    this.finished = true;
+    if (!this.res.headersSent) this.res.writeHead(200, SSE_HEADERS);
+    this.res.end();
+    this.settle();
+  }
+
+  /** Drops the connection mid-response, like a crashed server or a proxy reset. */
+  async destroy(): Promise<void> {
+    await this.flush();
+    if (this.closed) return;
+    this.finished = true;
+    this.res.destroy();
+    this.settle();
+  }
+
+  /** A complete non-streamed response with Content-Length, as these servers send JSON bodies. */
+  send(status: number, contentType: string, body: string): void {
+    if (this.closed) return;
+    const bytes = Buffer.from(body, 'utf8');
+    this.finished = true;
+    this.res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': bytes.length });
+    this.hooks.onBytes(bytes);
+    this.res.end(bytes);
+    this.settle();
+  }
+}

@@ -1,0 +1,299 @@
+// An in-process OpenAI-compatible upstream for tests, in the shape llama.cpp server, vLLM, LM Studio and OpenAI
+// share: SSE framing of /v1/chat/completions with headers out before the first token, tool calls in fragments,
+// the usage chunk, OpenAI error envelopes, and knobs for the failures a gateway has to survive. Same API shape as
+// ollama-simulator.ts. See /work/shared/reference/ollama-protocol.md §5.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { RecordedRequest, SimAbort } from './ollama-simulator.js';
+import { type CompletionJob, errorEnvelope, runCompletion } from './openai-simulator-chat.js';
+import { JSON_TYPE, SseExchange } from './openai-simulator-exchange.js';
+import { checkApiKey, modelNotFound, type Rejection, validateChat } from './openai-simulator-request.js';
+
+export type { RecordedRequest, SimAbort } from './ollama-simulator.js';
+
+export interface OpenAiSimToolCall {
+  /** Default call_<24 random>. */
+  id?: string;
+  name: string;
+  /** JSON text, streamed as the first fragment's '' followed by 2-3 pieces. */
+  arguments: string;
+}
+
+export interface OpenAiSimBehaviour {
+  /** Content pieces, one chunk each. Default ['Hel', 'lo', ' wor', 'ld']. */
+  tokens?: string[];
+  /** Sent before the content, as chunks with delta.reasoning_content (llama.cpp / vLLM naming). */
+  reasoning?: string[];
+  /** Sent after the content, each as a first fragment (id, type, name, arguments '') and argument pieces. */
+  toolCalls?: OpenAiSimToolCall[];
+  /** After the headers (streaming) and before the role chunk; a client leaving here is a 'load' abort. */
+  promptDelayMs?: number;
+  /** Before every chunk after the role chunk (including the finish chunk and an injected fault). */
+  tokenDelayMs?: number;
+  /** Default 'stop', or 'tool_calls' when there are tool calls. */
+  finishReason?: 'stop' | 'length' | 'tool_calls';
+  /**
+   * Default: the prompt estimated from the messages, one completion token per generated chunk. Sent as a last
+   * chunk with choices [] when the request has stream_options.include_usage (other chunks then carry
+   * "usage": null, as OpenAI does), and always in the non-streamed reply.
+   */
+  usage?: { prompt_tokens: number; completion_tokens: number };
+  /** Also puts usage on the finish chunk, as llama.cpp does. */
+  usageOnFinishChunk?: boolean;
+  /**
+   * Fails after promptDelayMs, before any header: real status + {"error":{message,type,param,code}}. type
+   * defaults to server_error for 5xx, else invalid_request_error.
+   */
+  preError?: { status: number; message: string; type?: string; code?: string | null };
+  /**
+   * Fault injected after `afterChunks` data events (the role chunk counts; capped at the chunks before the finish
+   * chunk). error-event: an in-band {"error":{message,type:"server_error"}} event, then the body ends.
+   * end-without-done: the body ends with no finish chunk and no [DONE]. garbage: a `data: not json` event, then
+   * the stream carries on. With stream:false: error-event → 500 envelope, end-without-done → 200 with half a
+   * JSON body, garbage → 200 'not json'.
+   */
+  midStream?: {
+    afterChunks: number;
+    mode: 'error-event' | 'destroy' | 'end-without-done' | 'stall' | 'garbage';
+    message?: string;
+  };
+  /**
+   * event: one write per event. split: three writes ~5 ms apart, cut inside multibyte characters when there are
+   * any, and between '\r' and '\n' with CRLF line ends. coalesced: everything in one write at the end (the
+   * headers still go out first).
+   */
+  writeMode?: 'event' | 'split' | 'coalesced';
+  /** Default 'lf'. */
+  lineEnding?: 'lf' | 'crlf';
+  /** Writes a ': ping' comment before every event. */
+  keepAliveComments?: boolean;
+  /** Sends the headers and nothing else; the response ends only when the client leaves. */
+  stallBeforeFirstChunk?: boolean;
+  /** Requests without `Authorization: Bearer <key>` get OpenAI's 401, on every route. */
+  requireApiKey?: string;
+}
+
+export interface OpenAiSimulator {
+  /** 'http://127.0.0.1:PORT', without /v1; the API is under /v1. */
+  url: string;
+  port: number;
+  /** Known model ids (mutable), matched exactly as OpenAI-style servers do. Default ['gpt-4o-mini', 'qwen2.5-7b-instruct']. */
+  models: string[];
+  /** Replaces the behaviour for requests arriving from now on. */
+  behave(b: OpenAiSimBehaviour): void;
+  /** Default behaviour; empties requests, aborts and sent (in place) and drops unconsumed nextX() items. */
+  reset(): void;
+  /** Every request, in arrival order, recorded once its body has been read. */
+  requests: RecordedRequest[];
+  /** One per chat completion request whose client left before the simulator finished it. */
+  aborts: SimAbort[];
+  /** The oldest abort not yet taken by nextAbort(), else the next one to happen. */
+  nextAbort(): Promise<SimAbort>;
+  /** Exact body bytes written so far, one Buffer per chat completion request (error bodies too). */
+  sent: Buffer[];
+  /** The oldest chat completion request not yet taken by nextRequest(), else the next one to arrive. */
+  nextRequest(): Promise<RecordedRequest>;
+  /** Chat completion responses in progress. */
+  activeStreams(): number;
+  /** Closes the server and destroys all open sockets. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MODELS = ['gpt-4o-mini', 'qwen2.5-7b-instruct'];
+const CHAT_PATH = '/v1/chat/completions';
+const MODELS_PATH = '/v1/models';
+
+/** Items not yet taken are kept, so a test can ask for "the next one" after it already happened. */
+class Mailbox<T> {
+  private items: T[] = [];
+  private waiters: Array<(item: T) => void> = [];
+  put(item: T): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(item);
+    else this.items.push(item);
+  }
+  take(): Promise<T> {
+    if (this.items.length > 0) return Promise.resolve(this.items.shift() as T);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+  clear(): void {
+    this.items = [];
+  }
+}
+
+class Simulator implements OpenAiSimulator {
+  url = '';
+  port = 0;
+  models: string[];
+  requests: RecordedRequest[] = [];
+  aborts: SimAbort[] = [];
+  sent: Buffer[] = [];
+  private behaviour: OpenAiSimBehaviour = {};
+  private readonly abortBox = new Mailbox<SimAbort>();
+  private readonly requestBox = new Mailbox<RecordedRequest>();
+  private active = 0;
+  // Responses still in flight from before a reset() must not write into the fresh arrays.
+  private epoch = 0;
+  private readonly sockets = new Set<Socket>();
+  private readonly startedAt = Math.floor(Date.now() / 1000);
+  private readonly server = createServer((req, res) => {
+    this.handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+      res.end(`simulator bug: ${String(err)}`);
+    });
+  });
+
+  constructor(models: string[]) {
+    this.models = [...models];
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  listen(): Promise<this> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', () => {
+        this.port = (this.server.address() as AddressInfo).port;
+        this.url = `http://127.0.0.1:${this.port}`;
+        resolve(this);
+      });
+    });
+  }
+
+  behave(b: OpenAiSimBehaviour): void {
+    this.behaviour = { ...b };
+  }
+
+  reset(): void {
+    this.behaviour = {};
+    this.epoch++;
+    this.requests.length = 0;
+    this.aborts.length = 0;
+    this.sent.length = 0;
+    this.abortBox.clear();
+    this.requestBox.clear();
+  }
+
+  nextAbort(): Promise<SimAbort> {
+    return this.abortBox.take();
+  }
+
+  nextRequest(): Promise<RecordedRequest> {
+    return this.requestBox.take();
+  }
+
+  activeStreams(): number {
+    return this.active;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+    } catch {
+      return; // the client left while still sending its body
+    }
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    let body: unknown;
+    let parseFailed = false;
+    try {
+      body = rawBody.trim() ? JSON.parse(rawBody) : undefined;
+    } catch {
+      parseFailed = true;
+    }
+    const method = req.method ?? 'GET';
+    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
+    const recorded: RecordedRequest = {
+      method,
+      path,
+      headers: { ...req.headers },
+      body,
+      rawBody,
+      remotePort: req.socket.remotePort,
+    };
+    this.requests.push(recorded);
+    const behaviour = this.behaviour;
+    const rejection = checkApiKey(behaviour, recorded);
+
+    if (method === 'POST' && path === CHAT_PATH) {
+      return this.chat(res, recorded, behaviour, rejection ?? validateChat(body, parseFailed, this.models));
+    }
+    const json = (status: number, payload: string) => {
+      res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(payload) });
+      res.end(payload);
+    };
+    if (rejection) return json(rejection.status, rejection.body);
+    if (method === 'GET' && path === MODELS_PATH) {
+      return json(
+        200,
+        JSON.stringify({ object: 'list', data: this.models.map((id) => this.modelEntry(id)) }),
+      );
+    }
+    if (method === 'GET' && path.startsWith(`${MODELS_PATH}/`)) {
+      // Model ids may contain '/' (e.g. 'meta-llama/Llama-3.2-3B-Instruct'), so the whole rest is the id.
+      const id = decodeURIComponent(path.slice(MODELS_PATH.length + 1));
+      if (this.models.includes(id)) return json(200, JSON.stringify(this.modelEntry(id)));
+      const notFound = modelNotFound(id);
+      return json(notFound.status, notFound.body);
+    }
+    // OpenAI answers a wrong path and a wrong method alike.
+    json(404, errorEnvelope(`Invalid URL (${method} ${path})`, 'invalid_request_error'));
+  }
+
+  private modelEntry(id: string): Record<string, unknown> {
+    return { id, object: 'model', created: this.startedAt, owned_by: 'system' };
+  }
+
+  private chat(
+    res: ServerResponse,
+    recorded: RecordedRequest,
+    behaviour: OpenAiSimBehaviour,
+    job: CompletionJob | Rejection,
+  ): void {
+    const epoch = this.epoch;
+    const slot = this.sent.push(Buffer.alloc(0)) - 1;
+    this.active++;
+    const options = {
+      writeMode: behaviour.writeMode ?? 'event',
+      lineEnding: behaviour.lineEnding ?? 'lf',
+      keepAliveComments: behaviour.keepAliveComments ?? false,
+    };
+    const exchange = new SseExchange(res, options, {
+      onBytes: (bytes) => {
+        if (epoch !== this.epoch) return;
+        this.sent[slot] = Buffer.concat([this.sent[slot] ?? Buffer.alloc(0), bytes]);
+      },
+      onClientGone: (phase, status) => {
+        if (epoch !== this.epoch) return;
+        const abort: SimAbort = { path: recorded.path, phase, at: performance.now(), status };
+        this.aborts.push(abort);
+        this.abortBox.put(abort);
+      },
+      onSettled: () => {
+        this.active--;
+      },
+    });
+    this.requestBox.put(recorded);
+
+    if ('body' in job) {
+      exchange.send(job.status, JSON_TYPE, job.body);
+      return;
+    }
+    runCompletion(exchange, behaviour, job).catch((err: unknown) => {
+      res.destroy(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+}
+
+export async function startOpenAiSimulator(options: { models?: string[] } = {}): Promise<OpenAiSimulator> {
+  return new Simulator(options.models ?? DEFAULT_MODELS).listen();
+}
