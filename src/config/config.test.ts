@@ -46,6 +46,22 @@ describe('loadConfig', () => {
     expect(config.corsOrigins).toEqual(['https://app.example.com', 'https://admin.example.com']);
   });
 
+  it('reads an OpenAI-compatible upstream', () => {
+    const config = loadConfig({
+      CHATWIRE_UPSTREAM_KIND: 'openai',
+      CHATWIRE_UPSTREAM_URL: 'http://127.0.0.1:8000/v1/',
+      CHATWIRE_UPSTREAM_API_KEY: 'sk-test',
+    });
+    expect(config.upstream).toEqual({
+      kind: 'openai',
+      baseUrl: 'http://127.0.0.1:8000/v1',
+      apiKey: 'sk-test',
+    });
+    expect(() => loadConfig({ CHATWIRE_UPSTREAM_KIND: 'openai' })).toThrow(/CHATWIRE_UPSTREAM_URL/);
+    expect(() => loadConfig({ CHATWIRE_UPSTREAM_KIND: 'vllm' })).toThrow(/CHATWIRE_UPSTREAM_KIND/);
+    expect(loadConfig({ CHATWIRE_UPSTREAM_URL: 'gpu:11500' }).upstream.baseUrl).toBe('http://gpu:11500');
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ CHATWIRE_PORT: '' }).port).toBe(8080);
   });

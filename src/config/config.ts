@@ -5,6 +5,10 @@ import { formatBaseUrl, parseOllamaHost } from './parse-ollama-host.js';
 /** Each variable with its default and its meaning; the README's configuration table mirrors this list. */
 const envSchema = z.object({
   OLLAMA_HOST: z.string().default('http://127.0.0.1:11434'),
+  CHATWIRE_UPSTREAM_KIND: z.enum(['ollama', 'openai']).default('ollama'),
+  CHATWIRE_UPSTREAM_URL: z.string().optional(),
+  CHATWIRE_UPSTREAM_API_KEY: z.string().optional(),
+  CHATWIRE_SSE_KEEPALIVE_MS: z.coerce.number().int().min(0).default(15_000),
   CHATWIRE_HOST: z.string().min(1).default('127.0.0.1'),
   CHATWIRE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   CHATWIRE_MODEL: z.string().min(1).default('qwen2.5:7b'),
@@ -38,10 +42,19 @@ export interface Persona {
   maxTokens: number;
 }
 
+export interface UpstreamConfig {
+  kind: 'ollama' | 'openai';
+  /** Ollama: the server root. OpenAI-compatible: the API base, usually ending in /v1. No trailing slash. */
+  baseUrl: string;
+  apiKey?: string;
+}
+
 export interface Config {
   host: string;
   port: number;
-  upstream: { kind: 'ollama'; baseUrl: string };
+  upstream: UpstreamConfig;
+  /** How often an SSE client waiting for a slow first token gets a `: ping` comment; 0 = never. */
+  sseKeepAliveMs: number;
   persona: Persona;
   /** Models a request may name; `'*'` allows any. Always includes the persona's model. */
   allowedModels: string[] | '*';
@@ -88,7 +101,8 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     host: values.CHATWIRE_HOST,
     port: values.CHATWIRE_PORT,
-    upstream: { kind: 'ollama', baseUrl: readUpstream(values.OLLAMA_HOST) },
+    upstream: readUpstreamConfig(values),
+    sseKeepAliveMs: values.CHATWIRE_SSE_KEEPALIVE_MS,
     persona: {
       model,
       systemPrompt: readSystemPrompt(values.CHATWIRE_SYSTEM_PROMPT, values.CHATWIRE_SYSTEM_PROMPT_FILE),
@@ -113,12 +127,27 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
-function readUpstream(value: string): string {
+function readUpstreamConfig(values: z.infer<typeof envSchema>): UpstreamConfig {
+  const kind = values.CHATWIRE_UPSTREAM_KIND;
+  const apiKey = values.CHATWIRE_UPSTREAM_API_KEY;
+  if (kind === 'openai' && values.CHATWIRE_UPSTREAM_URL === undefined) {
+    throw new ConfigError(
+      'invalid configuration: CHATWIRE_UPSTREAM_KIND=openai needs CHATWIRE_UPSTREAM_URL (e.g. http://127.0.0.1:8000/v1)',
+    );
+  }
+  const [name, value] =
+    values.CHATWIRE_UPSTREAM_URL !== undefined
+      ? ['CHATWIRE_UPSTREAM_URL', values.CHATWIRE_UPSTREAM_URL]
+      : ['OLLAMA_HOST', values.OLLAMA_HOST];
   try {
-    return formatBaseUrl(parseOllamaHost(value));
+    // An OpenAI-compatible base URL is taken as written; Ollama's host spellings apply to Ollama only.
+    const url = kind === 'ollama' ? parseOllamaHost(value) : new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new Error('scheme must be http or https');
+    return { kind, baseUrl: formatBaseUrl(url), ...(apiKey !== undefined && { apiKey }) };
   } catch (error) {
     throw new ConfigError(
-      `invalid configuration: OLLAMA_HOST=${JSON.stringify(value)}: ${(error as Error).message}`,
+      `invalid configuration: ${name}=${JSON.stringify(value)}: ${(error as Error).message}`,
     );
   }
 }

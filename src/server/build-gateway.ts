@@ -7,7 +7,8 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../config/config.js';
 import { ActiveCalls } from '../relay/active-calls.js';
 import { relayErrors } from '../relay/relay-errors.js';
-import { OllamaUpstream } from '../upstream/ollama/ollama-upstream.js';
+import type { ChatUpstream } from '../upstream/chat-upstream.js';
+import { createUpstream } from '../upstream/create-upstream.js';
 import { VERSION } from '../version.js';
 import { installErrorHandler } from './error-handler.js';
 import { installRequestLog } from './request-log.js';
@@ -18,7 +19,7 @@ import { validationMessage } from './validation-message.js';
 export interface Gateway {
   app: FastifyInstance;
   config: Config;
-  upstream: OllamaUpstream;
+  upstream: ChatUpstream;
   activeCalls: ActiveCalls;
   /** Stops accepting, lets streams run for the grace period, ends the rest with an error line, then closes. */
   shutdown(graceMs?: number): Promise<void>;
@@ -45,13 +46,7 @@ export async function buildGateway(
     schemaErrorFormatter: validationMessage,
     return503OnClosing: true,
   });
-  const upstream = new OllamaUpstream({
-    baseUrl: config.upstream.baseUrl,
-    connections: config.upstreamConnections,
-    connectTimeoutMs: config.timeouts.connectMs,
-    lineLimitBytes: config.limits.lineBytes,
-    dispatcher: options.dispatcher,
-  });
+  const upstream = createUpstream(config, options.dispatcher);
   const activeCalls = new ActiveCalls();
 
   // Only JSON bodies: without this, Fastify would parse text/plain and answer 400 where 415 is true.

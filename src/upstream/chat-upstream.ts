@@ -13,5 +13,16 @@ export interface ChatUpstream {
   openChat(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChunkBatch>>;
   /** The upstream's version (or a description of it), for readiness. */
   version(signal: AbortSignal): Promise<string>;
+  /** The models the upstream serves. */
+  models(signal: AbortSignal): Promise<UpstreamModel[]>;
   close(): Promise<void>;
+}
+
+export interface UpstreamModel {
+  id: string;
+  /** Unix seconds, when known. */
+  created?: number;
+  ownedBy?: string;
+  /** Ollama's own `/api/tags` entry, when the upstream is Ollama (relayed as is on Ollama-compatible routes). */
+  ollamaTag?: Record<string, unknown>;
 }

@@ -3,7 +3,7 @@ import type { ChunkBatch } from '../../contracts/chat-chunk.js';
 import type { ChatRequest } from '../../contracts/chat-request.js';
 import { GatewayError } from '../../contracts/gateway-error.js';
 import { NdjsonDecoder } from '../../protocol/ndjson/ndjson-decoder.js';
-import type { ChatUpstream } from '../chat-upstream.js';
+import type { ChatUpstream, UpstreamModel } from '../chat-upstream.js';
 import {
   connectionError,
   describeNetworkError,
@@ -63,10 +63,53 @@ export class OllamaUpstream implements ChatUpstream {
 
   /** The upstream's version, for readiness; any failure is a GatewayError saying why. */
   async version(signal: AbortSignal): Promise<string> {
-    const response = await this.send('/api/version', { method: 'GET', signal });
-    if (response.statusCode !== 200) throw await this.httpError(response);
-    const parsed = (await response.body.json()) as { version?: unknown };
+    const parsed = (await this.getJson('/api/version', signal)) as { version?: unknown };
     return typeof parsed.version === 'string' ? parsed.version : 'unknown';
+  }
+
+  async models(signal: AbortSignal): Promise<UpstreamModel[]> {
+    const parsed = (await this.getJson('/api/tags', signal)) as { models?: unknown };
+    const tags = Array.isArray(parsed.models) ? (parsed.models as Array<Record<string, unknown>>) : [];
+    return tags.map((tag) => {
+      const modifiedAt = Date.parse(String(tag.modified_at));
+      return {
+        id: String(tag.name ?? tag.model),
+        ...(Number.isFinite(modifiedAt) && { created: Math.floor(modifiedAt / 1000) }),
+        ownedBy: 'library',
+        ollamaTag: tag,
+      };
+    });
+  }
+
+  /**
+   * A native metadata call (`/api/show`, `/api/ps`) relayed for the Ollama-compatible API. Upstream error
+   * statuses come back as values: these answers are Ollama's own and pass through unchanged.
+   */
+  async native(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+  ): Promise<{ status: number; body: unknown }> {
+    const response = await this.send(path, {
+      method,
+      signal,
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    const text = await readBounded(response.body, ERROR_BODY_LIMIT * 16);
+    if (response.statusCode >= 400) {
+      const message = upstreamErrorMessage(LABEL, response.statusCode, text);
+      return { status: statusForUpstreamStatus(response.statusCode), body: { error: message } };
+    }
+    try {
+      return { status: response.statusCode, body: JSON.parse(text) };
+    } catch {
+      throw new GatewayError(
+        'upstream_protocol_error',
+        502,
+        `${LABEL} answered ${path} with a body that is not JSON`,
+      );
+    }
   }
 
   async close(): Promise<void> {
@@ -88,6 +131,20 @@ export class OllamaUpstream implements ChatUpstream {
     } catch (error) {
       if (options.signal.aborted) throw options.signal.reason;
       throw connectionError(LABEL, this.baseUrl, error);
+    }
+  }
+
+  private async getJson(path: string, signal: AbortSignal): Promise<unknown> {
+    const response = await this.send(path, { method: 'GET', signal });
+    if (response.statusCode !== 200) throw await this.httpError(response);
+    try {
+      return await response.body.json();
+    } catch {
+      throw new GatewayError(
+        'upstream_protocol_error',
+        502,
+        `${LABEL} answered ${path} with a body that is not JSON`,
+      );
     }
   }
 

@@ -1,0 +1,21 @@
+import type { Dispatcher } from 'undici';
+import type { Config } from '../config/config.js';
+import type { ChatUpstream } from './chat-upstream.js';
+import { OllamaUpstream } from './ollama/ollama-upstream.js';
+
+/** The configured upstream, whatever protocol it speaks. */
+export function createUpstream(config: Config, dispatcher?: Dispatcher): ChatUpstream {
+  const common = {
+    baseUrl: config.upstream.baseUrl,
+    connections: config.upstreamConnections,
+    connectTimeoutMs: config.timeouts.connectMs,
+    lineLimitBytes: config.limits.lineBytes,
+    dispatcher,
+  };
+  switch (config.upstream.kind) {
+    case 'ollama':
+      return new OllamaUpstream(common);
+    case 'openai':
+      throw new Error('OpenAI-compatible upstreams are not wired yet');
+  }
+}
