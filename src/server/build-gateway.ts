@@ -67,7 +67,8 @@ export async function buildGateway(
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   registerHealthRoutes(app, { config, upstream });
-  registerChatRoute(app, { config, upstream, activeCalls });
+  const relay = { upstream, timeouts: config.timeouts, activeCalls };
+  registerChatRoute(app, { ...relay, config });
 
   let closing: Promise<void> | undefined;
   const shutdown = (graceMs = config.timeouts.shutdownGraceMs) => {

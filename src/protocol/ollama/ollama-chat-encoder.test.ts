@@ -62,6 +62,6 @@ describe('ollamaChatEncoder', () => {
   });
 
   it('writes an in-band error as one line', () => {
-    expect(ollamaChatEncoder.errorLine('boom')).toBe('{"error":"boom"}\n');
+    expect(ollamaChatEncoder.errorLine({ message: 'boom' })).toBe('{"error":"boom"}\n');
   });
 });

@@ -14,8 +14,8 @@ export const ollamaChatEncoder = {
     return Buffer.concat(batch.map(lineOf));
   },
 
-  errorLine(message: string): string {
-    return encodeNdjson({ error: message });
+  errorLine(error: { message: string }): string {
+    return encodeNdjson({ error: error.message });
   },
 
   /** The `stream:false` answer: the final chunk's metadata with the whole message merged, as Ollama does. */
@@ -41,8 +41,14 @@ export const ollamaChatEncoder = {
   },
 };
 
+const NEWLINE = Buffer.from('\n');
+
 function lineOf(chunk: ChatChunk): Buffer {
-  if (chunk.wire?.protocol === 'ollama-ndjson') return chunk.wire.bytes;
+  if (chunk.wire?.protocol === 'ollama-ndjson') {
+    const { bytes } = chunk.wire;
+    // Ollama answers a model load (empty messages) with one unterminated object; a stream needs the newline.
+    return bytes[bytes.length - 1] === 0x0a ? bytes : Buffer.concat([bytes, NEWLINE]);
+  }
   return Buffer.from(encodeNdjson(toOllamaObject(chunk)));
 }
 

@@ -1,0 +1,145 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { FastifyReply } from 'fastify';
+import type { ChatChunk, ChunkBatch } from '../contracts/chat-chunk.js';
+import type { ChatRequest } from '../contracts/chat-request.js';
+import { GatewayError } from '../contracts/gateway-error.js';
+import type { ChatUpstream } from '../upstream/chat-upstream.js';
+import type { ActiveCalls } from './active-calls.js';
+import { type RelayTimeouts, UpstreamCall } from './upstream-call.js';
+
+export interface RelayDeps {
+  upstream: ChatUpstream;
+  timeouts: RelayTimeouts;
+  activeCalls: ActiveCalls;
+}
+
+/** A downstream wire format for streams. Stateful encoders (ids, "role on the first chunk") are per request. */
+export interface StreamEncoder {
+  contentType: string;
+  /** One write for the chunks of one upstream read; the batch with the `done` chunk closes the stream. */
+  batch(batch: ChunkBatch): Buffer | string;
+  /** The in-band end of a stream that failed after its status was sent. */
+  errorLine(error: GatewayError): string;
+  /** Something the client ignores, sent while the first token is slow; absent = the format has none. */
+  keepAlive?(): string;
+}
+
+/**
+ * Relays one streamed reply. Status and headers wait for the first upstream chunk, so a failure before it is
+ * thrown as a GatewayError for the route's error handler, with its true status. The exception is a format
+ * with keep-alives: once the first is sent, the stream is committed. From then on every early end becomes
+ * the encoder's error line, so the client never sees a silently truncated stream.
+ */
+export async function relayStream(
+  deps: RelayDeps,
+  options: { request: ChatRequest; reply: FastifyReply; encoder: StreamEncoder; keepAliveMs?: number },
+): Promise<void> {
+  const { reply, encoder } = options;
+  const response = reply.raw;
+  const stats = reply.request.relayStats;
+  const call = new UpstreamCall(deps.upstream, deps.timeouts, response, deps.activeCalls);
+  let committed = false;
+  const commit = () => {
+    if (committed) return;
+    committed = true;
+    reply.hijack();
+    response.writeHead(200, {
+      ...(reply.getHeaders() as OutgoingHttpHeaders),
+      'content-type': encoder.contentType,
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+    });
+  };
+  const keepAlive = encoder.keepAlive;
+  const pinger =
+    keepAlive && options.keepAliveMs
+      ? setInterval(() => {
+          commit();
+          response.write(keepAlive());
+        }, options.keepAliveMs)
+      : undefined;
+
+  let batch: ChunkBatch | undefined;
+  try {
+    try {
+      await call.open(options.request);
+      batch = await call.next();
+    } finally {
+      clearInterval(pinger);
+    }
+    stats.ttftMs = call.firstChunkMs;
+    commit();
+    while (batch !== undefined) {
+      const last = batch[batch.length - 1];
+      stats.chunks += batch.length;
+      const flushed = response.write(encoder.batch(batch));
+      if (last?.type === 'done') {
+        stats.tokens = last.usage.completionTokens;
+        response.end();
+        break;
+      }
+      if (!flushed) await drained(call, response);
+      batch = await call.next();
+    }
+    if (batch === undefined)
+      throw new GatewayError('upstream_protocol_error', 502, 'upstream sent no chunks');
+  } catch (error) {
+    call.dispose();
+    if (!committed) throw error;
+    const failure = error as GatewayError;
+    if (failure.code === 'client_closed') {
+      response.destroy();
+    } else {
+      stats.error = failure.message;
+      response.end(encoder.errorLine(failure));
+    }
+    return;
+  }
+  await call.finish();
+}
+
+/** Reads a whole reply for a non-streaming client; any failure throws before anything was sent. */
+export async function relayCollect(
+  deps: RelayDeps,
+  options: { request: ChatRequest; reply: FastifyReply },
+): Promise<ChatChunk[]> {
+  const stats = options.reply.request.relayStats;
+  const call = new UpstreamCall(deps.upstream, deps.timeouts, options.reply.raw, deps.activeCalls);
+  const chunks: ChatChunk[] = [];
+  try {
+    await call.open(options.request);
+    for (;;) {
+      const batch = await call.next();
+      if (batch === undefined)
+        throw new GatewayError('upstream_protocol_error', 502, 'upstream sent no chunks');
+      chunks.push(...batch);
+      stats.chunks += batch.length;
+      const last = batch[batch.length - 1];
+      if (last?.type === 'done') {
+        stats.ttftMs = call.firstChunkMs;
+        stats.tokens = last.usage.completionTokens;
+        break;
+      }
+    }
+  } catch (error) {
+    call.dispose();
+    throw error;
+  }
+  void call.finish();
+  return chunks;
+}
+
+/** Waits until the client has taken what was written, or has gone (the call then fails with client_closed). */
+function drained(call: UpstreamCall, response: FastifyReply['raw']): Promise<void> {
+  call.pauseIdle();
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off('drain', done);
+      response.off('close', done);
+      call.resumeIdle();
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
