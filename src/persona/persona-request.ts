@@ -1,6 +1,7 @@
 import type { Persona } from '../config/config.js';
 import type { ChatMessage, ChatRequest } from '../contracts/chat-request.js';
 import { GatewayError } from '../contracts/gateway-error.js';
+import { assertModelAllowed } from './model-policy.js';
 
 export interface ChatRequestBody {
   messages: ChatMessage[];
@@ -23,9 +24,7 @@ export interface PersonaPolicy {
 export function buildPersonaRequest(body: ChatRequestBody, policy: PersonaPolicy): ChatRequest {
   const { persona } = policy;
   const model = body.model ?? persona.model;
-  if (policy.allowedModels !== '*' && !policy.allowedModels.includes(model)) {
-    throw badRequest(`model '${model}' is not allowed; allowed models: ${policy.allowedModels.join(', ')}`);
-  }
+  assertModelAllowed(model, policy.allowedModels);
   const clientOptions = body.options ?? {};
   if (policy.allowedOptions !== '*') {
     const allowed = policy.allowedOptions;

@@ -14,6 +14,8 @@ import { installErrorHandler } from './error-handler.js';
 import { installRequestLog } from './request-log.js';
 import { registerChatRoute } from './routes/chat-route.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
+import { registerOllamaGenerationRoutes } from './routes/ollama-api/ollama-generation-routes.js';
+import { registerOllamaMetaRoutes } from './routes/ollama-api/ollama-meta-routes.js';
 import { validationMessage } from './validation-message.js';
 
 export interface Gateway {
@@ -42,7 +44,9 @@ export async function buildGateway(
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Types are part of the contract: "1" is not a number and 7 is not a string.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    ajv: {
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true },
+    },
     schemaErrorFormatter: validationMessage,
     return503OnClosing: true,
   });
@@ -69,6 +73,8 @@ export async function buildGateway(
   registerHealthRoutes(app, { config, upstream });
   const relay = { upstream, timeouts: config.timeouts, activeCalls };
   registerChatRoute(app, { ...relay, config });
+  registerOllamaGenerationRoutes(app, { ...relay, config });
+  registerOllamaMetaRoutes(app, { config, upstream });
 
   let closing: Promise<void> | undefined;
   const shutdown = (graceMs = config.timeouts.shutdownGraceMs) => {

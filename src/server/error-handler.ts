@@ -1,7 +1,11 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isGatewayError } from '../contracts/gateway-error.js';
+import { openAiErrorBody, shouldRetry } from '../protocol/openai/openai-error.js';
 
-/** The one place where an error becomes an HTTP status and an Ollama-style `{"error":"…"}` body. */
+/**
+ * The one place where an error before the first byte becomes an HTTP status and a body, in the envelope the
+ * route's clients speak: Ollama's `{"error":"…"}` or OpenAI's `{"error":{"message","type",…}}`.
+ */
 export function installErrorHandler(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isGatewayError(error) && error.code === 'client_closed') {
@@ -13,12 +17,52 @@ export function installErrorHandler(app: FastifyInstance, bodyLimit: number): vo
     const { status, message } = describe(error, bodyLimit);
     if (status >= 500 && !isGatewayError(error)) request.log.error({ err: error }, 'unexpected error');
     request.relayStats.error = message;
-    reply.code(status).type('application/json; charset=utf-8').send({ error: message });
+    sendError(request, reply, status, message, { param: fieldOf(error) });
   });
 
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: `no route for ${request.method} ${request.url.split('?')[0]}` });
+    sendError(request, reply, 404, `no route for ${request.method} ${request.url.split('?')[0]}`);
   });
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The error envelope this route's clients understand; Ollama's `{"error":"…"}` unless said otherwise. */
+    errorStyle?: 'ollama' | 'openai';
+  }
+}
+
+function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  message: string,
+  details: { param?: string | null } = {},
+): void {
+  reply.code(status).type('application/json; charset=utf-8');
+  if (errorStyleOf(request) === 'openai') {
+    if (!shouldRetry(status)) reply.header('x-should-retry', 'false');
+    reply.send(openAiErrorBody(status, message, details));
+  } else {
+    reply.send({ error: message });
+  }
+}
+
+function errorStyleOf(request: FastifyRequest): 'ollama' | 'openai' {
+  const style = request.routeOptions.config?.errorStyle;
+  if (style) return style;
+  // Unknown routes under OpenAI's prefix are most likely OpenAI clients.
+  return /^\/v1\/(chat\/completions|models|completions|embeddings)/.test(request.url) ? 'openai' : 'ollama';
+}
+
+/** The body field a validation error is about, as OpenAI's `param`. */
+function fieldOf(error: FastifyError): string | null {
+  const first = error.validation?.[0];
+  if (!first) return null;
+  const missing = (first.params as { missingProperty?: string }).missingProperty;
+  const path = first.instancePath.split('/').filter((part) => part !== '');
+  if (missing) path.push(missing);
+  return path.length > 0 ? path.join('.') : null;
 }
 
 function describe(error: FastifyError, bodyLimit: number): { status: number; message: string } {

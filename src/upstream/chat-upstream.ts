@@ -16,6 +16,16 @@ export interface ChatUpstream {
   /** The models the upstream serves. */
   models(signal: AbortSignal): Promise<UpstreamModel[]>;
   close(): Promise<void>;
+  /**
+   * Ollama-native metadata calls (`/api/show`, `/api/ps`, `/api/version`), for upstreams that speak Ollama.
+   * Upstream error statuses come back as values in Ollama's envelope.
+   */
+  native?(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal): Promise<NativeAnswer>;
+}
+
+export interface NativeAnswer {
+  status: number;
+  body: unknown;
 }
 
 export interface UpstreamModel {

@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../config/config.js';
 import type { ChatUpstream } from './chat-upstream.js';
 import { OllamaUpstream } from './ollama/ollama-upstream.js';
+import { OpenAiUpstream } from './openai/openai-upstream.js';
 
 /** The configured upstream, whatever protocol it speaks. */
 export function createUpstream(config: Config, dispatcher?: Dispatcher): ChatUpstream {
@@ -16,6 +17,6 @@ export function createUpstream(config: Config, dispatcher?: Dispatcher): ChatUps
     case 'ollama':
       return new OllamaUpstream(common);
     case 'openai':
-      throw new Error('OpenAI-compatible upstreams are not wired yet');
+      return new OpenAiUpstream({ ...common, apiKey: config.upstream.apiKey });
   }
 }

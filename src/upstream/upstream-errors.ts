@@ -64,3 +64,14 @@ export function upstreamErrorMessage(label: string, status: number, body: string
   if (text !== '') return text.length > 500 ? `${text.slice(0, 500)}…` : text;
   return `${label} answered HTTP ${status} with an empty body`;
 }
+
+/** Why reading a stream's body failed: the relay's own abort reason, or a dropped upstream connection. */
+export function midStreamError(label: string, error: unknown, signal: AbortSignal): unknown {
+  if (signal.aborted) return signal.reason;
+  return new GatewayError(
+    'upstream_stream_error',
+    502,
+    `connection to ${label} lost mid-stream: ${describeNetworkError(error)}`,
+    { cause: error },
+  );
+}

@@ -60,6 +60,20 @@ describe('client disconnects', () => {
   });
 });
 
+function drainOrClose(response: NodeJS.WritableStream): Promise<'drain' | 'close'> {
+  return new Promise((resolve) => {
+    const settle = (event: 'drain' | 'close') => () => {
+      response.off('drain', onDrain);
+      response.off('close', onClose);
+      resolve(event);
+    };
+    const onDrain = settle('drain');
+    const onClose = settle('close');
+    response.on('drain', onDrain);
+    response.on('close', onClose);
+  });
+}
+
 /**
  * An upstream that streams as fast as the gateway takes its bytes and honours backpressure itself, so
  * whether it can finish shows whether the gateway kept reading for a client that did not.
@@ -81,10 +95,7 @@ async function startFloodingUpstream(totalBytes: number) {
       state.written += line.length;
       if (!response.write(line)) {
         state.waitingForDrainSince = performance.now();
-        const [event] = await Promise.race([
-          once(response, 'drain').then(() => ['drain']),
-          once(response, 'close').then(() => ['close']),
-        ]);
+        const event = await drainOrClose(response);
         state.waitingForDrainSince = undefined;
         if (event === 'close') return;
       }

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { type ChatJob, runChat } from './simulator-chat.js';
 import { ChatExchange, JSON_TYPE } from './simulator-exchange.js';
 import { chatTypeError, type GoDecoded, goDecode } from './simulator-go-decode.js';
-import { goJson, type MetricName, nowNs, tagEntry } from './simulator-wire.js';
+import { goJson, type MetricName, nowNs, rfc3339Nano, tagEntry } from './simulator-wire.js';
 
 export interface SimToolCall {
   id?: string;
@@ -256,12 +256,56 @@ class Simulator implements OllamaSimulator {
           text(200, JSON_TYPE, goJson({ models: this.models.map((m) => tagEntry(m, this.startedNs)) })),
       },
       '/api/chat': { methods: ['POST'], answer: () => this.chat(res, recorded, decoded) },
+      '/api/show': { methods: ['POST'], answer: () => this.show(text, body) },
+      '/api/ps': {
+        methods: ['GET'],
+        // Every known model counts as loaded: enough for clients that list them.
+        answer: () =>
+          text(
+            200,
+            JSON_TYPE,
+            goJson({
+              models: this.models.map((m) => ({
+                ...tagEntry(m, this.startedNs),
+                expires_at: rfc3339Nano(this.startedNs),
+              })),
+            }),
+          ),
+      },
     };
     const route = routes[path];
     // gin's defaults: plain-text 404 for unknown paths, 405 (HandleMethodNotAllowed) for known ones.
     if (!route) return text(404, 'text/plain', '404 page not found');
     if (!route.methods.includes(method)) return text(405, 'text/plain', '405 method not allowed');
     route.answer();
+  }
+
+  private show(text: (status: number, type: string, payload: string) => void, body: unknown): void {
+    const fields = (body ?? {}) as { model?: unknown; name?: unknown };
+    const model = String(fields.model || fields.name || '');
+    if (!model) {
+      text(400, JSON_TYPE, goJson({ error: 'model is required' }));
+      return;
+    }
+    const known = this.models.find((m) => m === model || `${m}:latest` === model || m === `${model}:latest`);
+    if (!known) {
+      text(404, JSON_TYPE, goJson({ error: `model '${model}' not found` }));
+      return;
+    }
+    const tag = tagEntry(known, this.startedNs);
+    text(
+      200,
+      JSON_TYPE,
+      goJson({
+        modelfile: `FROM ${tag.name}`,
+        parameters: 'stop "<|im_end|>"',
+        template: '{{ .Prompt }}',
+        details: tag.details,
+        model_info: { 'general.architecture': 'llama' },
+        capabilities: ['completion', 'tools'],
+        modified_at: tag.modified_at,
+      }),
+    );
   }
 
   private chat(res: ServerResponse, recorded: RecordedRequest, decoded: GoDecoded | undefined): void {

@@ -52,7 +52,8 @@ function lineOf(chunk: ChatChunk): Buffer {
   return Buffer.from(encodeNdjson(toOllamaObject(chunk)));
 }
 
-function toOllamaObject(chunk: ChatChunk): Record<string, unknown> {
+/** The chunk as an Ollama `/api/chat` object: the upstream's own object when it came from Ollama. */
+export function toOllamaObject(chunk: ChatChunk): Record<string, unknown> {
   if (chunk.wire?.protocol === 'ollama-ndjson') return chunk.wire.object;
   const base = { model: chunk.model, created_at: new Date().toISOString() };
   if (chunk.type === 'delta') {

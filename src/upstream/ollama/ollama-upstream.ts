@@ -1,15 +1,11 @@
-import { Agent, type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { ChunkBatch } from '../../contracts/chat-chunk.js';
 import type { ChatRequest } from '../../contracts/chat-request.js';
 import { GatewayError } from '../../contracts/gateway-error.js';
 import { NdjsonDecoder } from '../../protocol/ndjson/ndjson-decoder.js';
-import type { ChatUpstream, UpstreamModel } from '../chat-upstream.js';
-import {
-  connectionError,
-  describeNetworkError,
-  statusForUpstreamStatus,
-  upstreamErrorMessage,
-} from '../upstream-errors.js';
+import type { ChatUpstream, NativeAnswer, UpstreamModel } from '../chat-upstream.js';
+import { midStreamError } from '../upstream-errors.js';
+import { UpstreamHttp } from '../upstream-http.js';
 import { parseOllamaChunk } from './parse-ollama-chunk.js';
 import { toOllamaChatBody } from './to-ollama-chat-body.js';
 
@@ -18,57 +14,36 @@ export interface OllamaUpstreamOptions {
   connections: number;
   connectTimeoutMs: number;
   lineLimitBytes: number;
-  /** Replaces the keep-alive pool; tests use it to inject DNS and connect failures. */
   dispatcher?: Dispatcher;
 }
 
 const LABEL = 'Ollama';
-const ERROR_BODY_LIMIT = 64 * 1024;
 
-/**
- * The native Ollama API over one keep-alive pool. undici's own header and body timeouts are off: a cold
- * model load legitimately holds headers back for minutes, so the relay enforces first-token, idle and total
- * deadlines itself and aborts through the signal.
- */
+/** The native Ollama API. */
 export class OllamaUpstream implements ChatUpstream {
   readonly label = LABEL;
   readonly baseUrl: string;
-  private readonly dispatcher: Dispatcher;
-  private readonly ownsDispatcher: boolean;
+  private readonly http: UpstreamHttp;
   private readonly lineLimitBytes: number;
 
   constructor(options: OllamaUpstreamOptions) {
     this.baseUrl = options.baseUrl;
     this.lineLimitBytes = options.lineLimitBytes;
-    this.ownsDispatcher = options.dispatcher === undefined;
-    this.dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connections: options.connections,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        keepAliveTimeout: 30_000,
-        connect: { timeout: options.connectTimeoutMs },
-      });
+    this.http = new UpstreamHttp({ ...options, label: LABEL });
   }
 
   async openChat(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChunkBatch>> {
-    const body = JSON.stringify(toOllamaChatBody(request));
-    const response = await this.send('/api/chat', { method: 'POST', body, signal });
-    if (response.statusCode !== 200) {
-      throw await this.httpError(response);
-    }
-    return readChunks(response.body, this.lineLimitBytes, signal);
+    const body = await this.http.openStream('/api/chat', toOllamaChatBody(request), signal);
+    return readChunks(body, this.lineLimitBytes, signal);
   }
 
-  /** The upstream's version, for readiness; any failure is a GatewayError saying why. */
   async version(signal: AbortSignal): Promise<string> {
-    const parsed = (await this.getJson('/api/version', signal)) as { version?: unknown };
+    const parsed = (await this.http.getJson('/api/version', signal)) as { version?: unknown };
     return typeof parsed.version === 'string' ? parsed.version : 'unknown';
   }
 
   async models(signal: AbortSignal): Promise<UpstreamModel[]> {
-    const parsed = (await this.getJson('/api/tags', signal)) as { models?: unknown };
+    const parsed = (await this.http.getJson('/api/tags', signal)) as { models?: unknown };
     const tags = Array.isArray(parsed.models) ? (parsed.models as Array<Record<string, unknown>>) : [];
     return tags.map((tag) => {
       const modifiedAt = Date.parse(String(tag.modified_at));
@@ -81,94 +56,27 @@ export class OllamaUpstream implements ChatUpstream {
     });
   }
 
-  /**
-   * A native metadata call (`/api/show`, `/api/ps`) relayed for the Ollama-compatible API. Upstream error
-   * statuses come back as values: these answers are Ollama's own and pass through unchanged.
-   */
   async native(
     method: 'GET' | 'POST',
     path: string,
     body: unknown,
     signal: AbortSignal,
-  ): Promise<{ status: number; body: unknown }> {
-    const response = await this.send(path, {
+  ): Promise<NativeAnswer> {
+    const response = await this.http.send(path, {
       method,
       signal,
       ...(body !== undefined && { body: JSON.stringify(body) }),
     });
-    const text = await readBounded(response.body, ERROR_BODY_LIMIT * 16);
     if (response.statusCode >= 400) {
-      const message = upstreamErrorMessage(LABEL, response.statusCode, text);
-      return { status: statusForUpstreamStatus(response.statusCode), body: { error: message } };
+      const { status, message } = await this.http.errorMessage(response);
+      return { status, body: { error: message } };
     }
-    try {
-      return { status: response.statusCode, body: JSON.parse(text) };
-    } catch {
-      throw new GatewayError(
-        'upstream_protocol_error',
-        502,
-        `${LABEL} answered ${path} with a body that is not JSON`,
-      );
-    }
+    return { status: response.statusCode, body: this.http.parseJson(path, await response.body.text()) };
   }
 
-  async close(): Promise<void> {
-    if (this.ownsDispatcher) await this.dispatcher.close();
+  close(): Promise<void> {
+    return this.http.close();
   }
-
-  private async send(
-    path: string,
-    options: { method: 'GET' | 'POST'; body?: string; signal: AbortSignal },
-  ): Promise<Dispatcher.ResponseData> {
-    try {
-      return await request(`${this.baseUrl}${path}`, {
-        dispatcher: this.dispatcher,
-        method: options.method,
-        body: options.body,
-        signal: options.signal,
-        headers: options.body === undefined ? {} : { 'content-type': 'application/json' },
-      });
-    } catch (error) {
-      if (options.signal.aborted) throw options.signal.reason;
-      throw connectionError(LABEL, this.baseUrl, error);
-    }
-  }
-
-  private async getJson(path: string, signal: AbortSignal): Promise<unknown> {
-    const response = await this.send(path, { method: 'GET', signal });
-    if (response.statusCode !== 200) throw await this.httpError(response);
-    try {
-      return await response.body.json();
-    } catch {
-      throw new GatewayError(
-        'upstream_protocol_error',
-        502,
-        `${LABEL} answered ${path} with a body that is not JSON`,
-      );
-    }
-  }
-
-  private async httpError(response: Dispatcher.ResponseData): Promise<GatewayError> {
-    const text = await readBounded(response.body, ERROR_BODY_LIMIT);
-    const message = upstreamErrorMessage(LABEL, response.statusCode, text);
-    return new GatewayError('upstream_http_error', statusForUpstreamStatus(response.statusCode), message);
-  }
-}
-
-async function readBounded(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
-  const pieces: Buffer[] = [];
-  let length = 0;
-  try {
-    for await (const piece of body) {
-      pieces.push(piece as Buffer);
-      length += (piece as Buffer).length;
-      if (length >= limit) break;
-    }
-  } catch {
-    // A broken error body still leaves the status to report.
-  }
-  if (length >= limit) body.destroy();
-  return Buffer.concat(pieces).subarray(0, limit).toString('utf8');
 }
 
 /**
@@ -211,13 +119,7 @@ async function* readChunks(
     }
   } catch (error) {
     if (error === failure) throw error;
-    if (signal.aborted) throw signal.reason;
-    throw new GatewayError(
-      'upstream_stream_error',
-      502,
-      `connection to ${LABEL} lost mid-stream: ${describeNetworkError(error)}`,
-      { cause: error },
-    );
+    throw midStreamError(LABEL, error, signal);
   }
   if (finished) return;
   const last = decoder.end();
