@@ -18,13 +18,16 @@ export type GatewayErrorCode =
 
 export class GatewayError extends Error {
   override readonly name = 'GatewayError';
+  /** The request field at fault, for envelopes that name it (OpenAI's `param`). */
+  readonly param: string | undefined;
   constructor(
     readonly code: GatewayErrorCode,
     readonly statusCode: number,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; param?: string },
   ) {
     super(message, options);
+    this.param = options?.param;
   }
 }
 

@@ -16,6 +16,7 @@ import { registerChatRoute } from './routes/chat-route.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerOllamaGenerationRoutes } from './routes/ollama-api/ollama-generation-routes.js';
 import { registerOllamaMetaRoutes } from './routes/ollama-api/ollama-meta-routes.js';
+import { registerOpenAiRoutes } from './routes/openai-api/openai-routes.js';
 import { validationMessage } from './validation-message.js';
 
 export interface Gateway {
@@ -75,6 +76,7 @@ export async function buildGateway(
   registerChatRoute(app, { ...relay, config });
   registerOllamaGenerationRoutes(app, { ...relay, config });
   registerOllamaMetaRoutes(app, { config, upstream });
+  registerOpenAiRoutes(app, { ...relay, config });
 
   let closing: Promise<void> | undefined;
   const shutdown = (graceMs = config.timeouts.shutdownGraceMs) => {

@@ -57,6 +57,7 @@ function errorStyleOf(request: FastifyRequest): 'ollama' | 'openai' {
 
 /** The body field a validation error is about, as OpenAI's `param`. */
 function fieldOf(error: FastifyError): string | null {
+  if (isGatewayError(error)) return error.param ?? null;
   const first = error.validation?.[0];
   if (!first) return null;
   const missing = (first.params as { missingProperty?: string }).missingProperty;

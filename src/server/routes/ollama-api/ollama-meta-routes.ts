@@ -3,6 +3,7 @@ import type { Config } from '../../../config/config.js';
 import { isModelAllowed } from '../../../persona/model-policy.js';
 import type { ChatUpstream, UpstreamModel } from '../../../upstream/chat-upstream.js';
 import { errorSchema } from '../chat-schema.js';
+import { metadataSignal } from '../metadata-signal.js';
 
 /**
  * The version chatwire reports for upstreams that are not Ollama: the first Ollama release whose streams
@@ -19,7 +20,7 @@ export function registerOllamaMetaRoutes(
 ): void {
   const { config, upstream } = deps;
   const allowed = (name: string) => isModelAllowed(name, config.allowedModels);
-  const signalFor = (reply: FastifyReply) => upstreamSignal(reply, config.timeouts.connectMs);
+  const signalFor = (reply: FastifyReply) => metadataSignal(reply, config.timeouts.connectMs);
 
   // Ollama clients probe `/` to see whether a server is up; browsers will get the chat page here later.
   app.route({
@@ -97,15 +98,6 @@ export function registerOllamaMetaRoutes(
 
 function relayNative(reply: FastifyReply, answer: { status: number; body: unknown }) {
   return reply.code(answer.status).send(answer.body);
-}
-
-/** Metadata calls are quick: bounded by the connect timeout, and abandoned when the client leaves. */
-function upstreamSignal(reply: FastifyReply, timeoutMs: number): AbortSignal {
-  const left = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) left.abort();
-  });
-  return AbortSignal.any([left.signal, AbortSignal.timeout(timeoutMs)]);
 }
 
 function toOllamaTag(model: UpstreamModel): Record<string, unknown> {

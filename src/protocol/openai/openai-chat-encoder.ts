@@ -1,0 +1,147 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { ChatChunk, ChunkBatch, DoneChunk, ToolCall } from '../../contracts/chat-chunk.js';
+import type { GatewayError } from '../../contracts/gateway-error.js';
+import { encodeSseComment, encodeSseData, SSE_DONE } from '../sse/sse-encoder.js';
+import { openAiErrorBody } from './openai-error.js';
+
+export interface CompletionIdentity {
+  id: string;
+  created: number;
+  model: string;
+}
+
+/** A unique id per completion (Ollama's own layer draws from 999 values). */
+export function newCompletionIdentity(model: string): CompletionIdentity {
+  return {
+    id: `chatcmpl-${randomUUID().replaceAll('-', '')}`,
+    created: Math.floor(Date.now() / 1000),
+    model,
+  };
+}
+
+/**
+ * OpenAI's `chat.completion.chunk` stream, translated from chunks: role on the first chunk, reasoning as
+ * `reasoning_content`, whole tool calls as single fragments, a separate finish chunk, the usage chunk when
+ * asked for, then `[DONE]`. One instance per response: it remembers what it has sent.
+ */
+export class OpenAiStreamEncoder {
+  readonly contentType = 'text/event-stream';
+  private roleSent = false;
+  private toolCalls = 0;
+
+  constructor(
+    private readonly identity: CompletionIdentity,
+    private readonly includeUsage: boolean,
+  ) {}
+
+  batch(batch: ChunkBatch): string {
+    let out = '';
+    for (const chunk of batch) out += chunk.type === 'delta' ? this.delta(chunk) : this.done(chunk);
+    return out;
+  }
+
+  errorLine(error: GatewayError): string {
+    return encodeSseData(
+      JSON.stringify(openAiErrorBody(error.statusCode, error.message, { code: error.code })),
+    );
+  }
+
+  keepAlive(): string {
+    return encodeSseComment('ping');
+  }
+
+  private delta(chunk: Extract<ChatChunk, { type: 'delta' }>): string {
+    let out = '';
+    if (chunk.thinking) out += this.event({ reasoning_content: chunk.thinking });
+    if (chunk.content !== '') out += this.event({ content: chunk.content });
+    if (chunk.toolCalls) {
+      const calls = chunk.toolCalls.map((call) => toToolCallFragment(call, this.toolCalls++));
+      out += this.event({ tool_calls: calls });
+    }
+    return out;
+  }
+
+  private done(chunk: DoneChunk): string {
+    let out = this.roleSent ? '' : this.event({ content: '' });
+    out += this.event({}, finishReason(chunk, this.toolCalls > 0));
+    if (this.includeUsage)
+      out += encodeSseData(JSON.stringify({ ...this.envelope([]), usage: usageOf(chunk) }));
+    return out + SSE_DONE;
+  }
+
+  private event(delta: Record<string, unknown>, finish: string | null = null): string {
+    if (!this.roleSent) {
+      this.roleSent = true;
+      delta = { role: 'assistant', ...delta };
+    }
+    const choice = { index: 0, delta, logprobs: null, finish_reason: finish };
+    const object = this.envelope([choice]);
+    if (this.includeUsage) object.usage = null;
+    return encodeSseData(JSON.stringify(object));
+  }
+
+  private envelope(choices: unknown[]): Record<string, unknown> {
+    const { id, created, model } = this.identity;
+    return { id, object: 'chat.completion.chunk', created, model, choices };
+  }
+}
+
+/** The non-streaming `chat.completion` object. */
+export function toChatCompletion(identity: CompletionIdentity, chunks: ChatChunk[]): Record<string, unknown> {
+  let content = '';
+  let reasoning = '';
+  const toolCalls: unknown[] = [];
+  let done: DoneChunk | undefined;
+  for (const chunk of chunks) {
+    if (chunk.type === 'done') {
+      done = chunk;
+      continue;
+    }
+    content += chunk.content;
+    if (chunk.thinking) reasoning += chunk.thinking;
+    for (const call of chunk.toolCalls ?? []) toolCalls.push(toToolCall(call));
+  }
+  if (done === undefined) throw new Error('toChatCompletion() needs the final chunk');
+  const message: Record<string, unknown> = {
+    role: 'assistant',
+    // OpenAI sends null content with tool calls and no text.
+    content: content === '' && toolCalls.length > 0 ? null : content,
+  };
+  if (reasoning !== '') message.reasoning_content = reasoning;
+  if (toolCalls.length > 0) message.tool_calls = toolCalls;
+  return {
+    id: identity.id,
+    object: 'chat.completion',
+    created: identity.created,
+    model: identity.model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(done, toolCalls.length > 0) }],
+    usage: usageOf(done),
+  };
+}
+
+function finishReason(done: DoneChunk, sawToolCalls: boolean): string {
+  if (sawToolCalls) return 'tool_calls';
+  return done.doneReason === 'length' ? 'length' : 'stop';
+}
+
+function usageOf(done: DoneChunk) {
+  const { promptTokens, completionTokens } = done.usage;
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+  };
+}
+
+function toToolCall(call: ToolCall) {
+  return {
+    id: call.id ?? `call_${randomBytes(12).toString('hex')}`,
+    type: 'function',
+    function: { name: call.function.name, arguments: JSON.stringify(call.function.arguments ?? {}) },
+  };
+}
+
+/** A whole call as one fragment: the SDKs accumulate fragments, and one complete fragment is a valid stream. */
+function toToolCallFragment(call: ToolCall, index: number) {
+  return { index, ...toToolCall(call) };
+}
