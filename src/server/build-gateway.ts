@@ -78,6 +78,12 @@ export async function buildGateway(
   registerOllamaMetaRoutes(app, { config, upstream });
   registerOpenAiRoutes(app, { ...relay, config });
 
+  app.addHook('preClose', (done) => {
+    done();
+    // Fastify closes the listening socket as soon as the last preClose hook is done, so this runs after it.
+    app.log.info({ streams: activeCalls.size, listening: app.server.listening }, 'no longer accepting connections');
+  });
+
   let closing: Promise<void> | undefined;
   const shutdown = (graceMs = config.timeouts.shutdownGraceMs) => {
     closing ??= (async () => {

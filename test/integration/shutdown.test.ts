@@ -80,7 +80,7 @@ describe('SIGTERM', () => {
     let text = new TextDecoder().decode((await reader.read()).value);
     const exited = once(child.process, 'exit');
     child.process.kill('SIGTERM');
-    await child.logLine(/^SIGTERM: shutting down/);
+    await child.logLine(/^no longer accepting connections/);
     expect(await connectionRefused(child.url)).toBe(true);
     for (let part = await reader.read(); !part.done; part = await reader.read()) {
       text += new TextDecoder().decode(part.value);

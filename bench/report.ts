@@ -1,0 +1,269 @@
+// Turns measurements into the printed table (with PASS/FAIL against the targets) and the JSON record.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { LoadResult } from './load.js';
+import type { AbortScenario, LoadTargets } from './scenarios.js';
+
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+export interface TargetFigures {
+  requests: number;
+  errors: number;
+  errorSamples: string[];
+  ttftMs: Percentiles;
+  tokens: number;
+  tokensPerSecond: number;
+  durationMs: number;
+  /** The upstream's own cost per token: what one write per token costs on this machine, for scale. */
+  upstreamCpuMicrosPerToken?: number;
+  /** The harness's cost per token: with the upstream it shares CPU 0, which caps direct throughput. */
+  loadGeneratorCpuMicrosPerToken?: number;
+  /** Share of the machine's CPU that other processes used during the measured run. */
+  otherCpuShare?: number;
+}
+
+export interface ChatwireFigures extends TargetFigures {
+  cpuMs?: number;
+  cpuMicrosPerToken?: number;
+  /** VmHWM over the measured run (reset after warm-up). */
+  peakRssMiB?: number;
+  /** VmHWM before the reset: the peak of startup and warm-up. */
+  startupPeakRssMiB?: number;
+}
+
+export interface LoadScenarioResult {
+  kind: 'load';
+  id: string;
+  title: string;
+  settings: { requests: number; concurrency: number; tokens: number; delayMs: number; warmup: number };
+  targets: LoadTargets;
+  direct: TargetFigures;
+  chatwire: ChatwireFigures;
+  notes: string[];
+}
+
+export interface AbortFigures {
+  samples: number;
+  /** Aborts the upstream never saw (or the client could not make): each one is a failure. */
+  missed: number;
+  errorSamples: string[];
+  latencyMs: Percentiles;
+}
+
+export interface AbortScenarioResult {
+  kind: 'abort';
+  id: string;
+  title: string;
+  settings: { samples: number; tokens: number; delayMs: number };
+  targets: AbortScenario['targets'];
+  direct: AbortFigures;
+  chatwire: AbortFigures;
+  notes: string[];
+}
+
+export type ScenarioResult = LoadScenarioResult | AbortScenarioResult;
+
+export interface Check {
+  scenario: string;
+  label: string;
+  measured: number | undefined;
+  limit: string;
+  pass: boolean;
+}
+
+export interface Meta {
+  startedAt: string;
+  quick: boolean;
+  node: string;
+  cpus: string;
+  pinned: boolean;
+  commit: string;
+  chatwireEnv: Record<string, string>;
+  notes: string[];
+}
+
+export function percentiles(sorted: number[]): Percentiles {
+  return { p50: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), p99: quantile(sorted, 0.99) };
+}
+
+/** Nearest-rank quantile of an ascending list; NaN when empty, so a missing figure can never PASS. */
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
+}
+
+export function targetFigures(result: LoadResult): TargetFigures {
+  return {
+    requests: result.requests,
+    errors: result.errors,
+    errorSamples: result.errorSamples,
+    ttftMs: percentiles(result.ttftMs),
+    tokens: result.tokens,
+    tokensPerSecond: result.tokens / (result.durationMs / 1000),
+    durationMs: result.durationMs,
+  };
+}
+
+/**
+ * Each scenario's targets against its figures. Overheads are differences of percentiles (chatwire p50 −
+ * direct p50), not percentiles of paired differences: the two runs are separate. A figure that could not be
+ * measured (undefined, NaN) fails.
+ */
+export function checks(results: ScenarioResult[]): Check[] {
+  const out: Check[] = [];
+  const add = (scenario: string, label: string, measured: number | undefined, limit: string, pass: boolean) =>
+    out.push({
+      scenario,
+      label,
+      measured,
+      limit,
+      pass: pass && measured !== undefined && !Number.isNaN(measured),
+    });
+  for (const result of results) {
+    const { id } = result;
+    if (result.kind === 'abort') {
+      const { chatwire } = result;
+      const { p99Ms } = result.targets;
+      const p99 = chatwire.latencyMs.p99;
+      add(id, 'abort → upstream abort p99 (ms)', p99, `≤ ${p99Ms} ms`, p99 <= p99Ms);
+      add(id, 'missed aborts', chatwire.missed, '0', chatwire.missed === 0);
+      continue;
+    }
+    const { direct, chatwire, targets } = result;
+    const errors = direct.errors + chatwire.errors;
+    add(id, 'errors (both targets)', errors, '0', errors === 0);
+    if (targets.ttftOverheadP50Ms !== undefined) {
+      const overhead = chatwire.ttftMs.p50 - direct.ttftMs.p50;
+      const limit = targets.ttftOverheadP50Ms;
+      add(id, 'TTFT overhead p50 (ms)', overhead, `≤ ${limit} ms`, overhead <= limit);
+    }
+    if (targets.throughputRatio !== undefined) {
+      const ratio = chatwire.tokensPerSecond / direct.tokensPerSecond;
+      const limit = targets.throughputRatio;
+      add(id, 'throughput vs direct (×)', ratio, `≥ ${limit}×`, ratio >= limit);
+    }
+    if (targets.cpuMicrosPerToken !== undefined) {
+      const cpu = chatwire.cpuMicrosPerToken;
+      const limit = targets.cpuMicrosPerToken;
+      add(id, 'chatwire CPU (µs/token)', cpu, `≤ ${limit} µs`, cpu !== undefined && cpu <= limit);
+    }
+    if (targets.peakRssMiB !== undefined) {
+      const rss = chatwire.peakRssMiB;
+      const limit = targets.peakRssMiB;
+      add(id, 'chatwire peak RSS (MiB)', rss, `≤ ${limit} MiB`, rss !== undefined && rss <= limit);
+    }
+  }
+  return out;
+}
+
+export function printReport(meta: Meta, results: ScenarioResult[], verdicts: Check[]): void {
+  const pinning = meta.pinned ? 'upstream + load generator on CPU 0, chatwire on CPU 1' : 'not pinned';
+  const lines = [
+    '',
+    `chatwire bench${meta.quick ? ' (quick)' : ''} · node ${meta.node} · ${meta.cpus} · ${pinning}`,
+  ];
+  for (const note of meta.notes) lines.push(`note: ${note}`);
+  for (const result of results) {
+    const judged = (label: string): [string, string] => {
+      const check = verdicts.find((entry) => entry.scenario === result.id && entry.label === label);
+      return check === undefined ? ['', ''] : [check.limit, check.pass ? 'PASS' : 'FAIL'];
+    };
+    lines.push(
+      '',
+      `(${result.id}) ${result.title}`,
+      row('', 'direct', 'chatwire', 'chatwire vs direct', 'target'),
+    );
+    lines.push(...(result.kind === 'load' ? loadRows(result, judged) : abortRows(result, judged)));
+    const samples = [
+      ...result.direct.errorSamples.map((sample) => `direct: ${sample}`),
+      ...result.chatwire.errorSamples.map((sample) => `chatwire: ${sample}`),
+    ];
+    for (const sample of samples) lines.push(`    ! ${sample}`);
+    for (const note of result.notes) lines.push(`    note: ${note}`);
+  }
+  const passed = verdicts.filter((check) => check.pass).length;
+  lines.push('', `targets: ${passed}/${verdicts.length} PASS`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+type Judge = (label: string) => [string, string];
+
+function loadRows({ direct, chatwire }: LoadScenarioResult, judged: Judge): string[] {
+  const rows: string[] = [];
+  for (const p of ['p50', 'p90', 'p99'] as const) {
+    const overhead = `${signed(chatwire.ttftMs[p] - direct.ttftMs[p])} ms`;
+    const target = p === 'p50' ? judged('TTFT overhead p50 (ms)') : [];
+    rows.push(row(`TTFT ${p} (ms)`, ms(direct.ttftMs[p]), ms(chatwire.ttftMs[p]), overhead, ...target));
+  }
+  const ratio = `${(chatwire.tokensPerSecond / direct.tokensPerSecond).toFixed(2)}×`;
+  const throughput = judged('throughput vs direct (×)');
+  rows.push(
+    row('tokens/s', int(direct.tokensPerSecond), int(chatwire.tokensPerSecond), ratio, ...throughput),
+  );
+  rows.push(row('errors', `${direct.errors}`, `${chatwire.errors}`, '', ...judged('errors (both targets)')));
+  const cpu = fixed(chatwire.cpuMicrosPerToken, 2);
+  rows.push(row('chatwire CPU (µs/token)', '', cpu, '', ...judged('chatwire CPU (µs/token)')));
+  const upstreamCpu = [direct, chatwire].map((figures) => fixed(figures.upstreamCpuMicrosPerToken, 2));
+  rows.push(row('upstream CPU (µs/token)', upstreamCpu[0] ?? '', upstreamCpu[1] ?? '', '(for scale)'));
+  const startup =
+    chatwire.startupPeakRssMiB === undefined ? '' : `startup ${fixed(chatwire.startupPeakRssMiB, 1)}`;
+  const rss = fixed(chatwire.peakRssMiB, 1);
+  rows.push(row('chatwire peak RSS (MiB)', '', rss, startup, ...judged('chatwire peak RSS (MiB)')));
+  return rows;
+}
+
+function abortRows({ direct, chatwire }: AbortScenarioResult, judged: Judge): string[] {
+  const rows: string[] = [];
+  for (const p of ['p50', 'p99'] as const) {
+    const overhead = `${signed(chatwire.latencyMs[p] - direct.latencyMs[p])} ms`;
+    const target = p === 'p99' ? judged('abort → upstream abort p99 (ms)') : [];
+    rows.push(
+      row(
+        `abort → upstream ${p} (ms)`,
+        ms(direct.latencyMs[p]),
+        ms(chatwire.latencyMs[p]),
+        overhead,
+        ...target,
+      ),
+    );
+  }
+  rows.push(row('missed aborts', `${direct.missed}`, `${chatwire.missed}`, '', ...judged('missed aborts')));
+  return rows;
+}
+
+export function writeJson(path: string, meta: Meta, results: ScenarioResult[], verdicts: Check[]): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify({ meta, results, checks: verdicts }, null, 2)}\n`);
+}
+
+function row(
+  label: string,
+  direct: string,
+  chatwire: string,
+  versus: string,
+  target = '',
+  result = '',
+): string {
+  return `  ${label.padEnd(28)}${direct.padStart(11)}${chatwire.padStart(11)}   ${versus.padEnd(20)}${target.padEnd(12)}${result}`.trimEnd();
+}
+
+function ms(value: number): string {
+  return Number.isNaN(value) ? 'n/a' : value.toFixed(3);
+}
+
+function signed(value: number): string {
+  if (Number.isNaN(value)) return 'n/a';
+  return `${value >= 0 ? '+' : ''}${value.toFixed(3)}`;
+}
+
+function int(value: number): string {
+  return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a';
+}
+
+function fixed(value: number | undefined, digits: number): string {
+  return value === undefined || Number.isNaN(value) ? 'n/a' : value.toFixed(digits);
+}

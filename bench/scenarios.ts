@@ -1,0 +1,121 @@
+// What is measured: the scenarios of the benchmark issue, and the two ways of reaching the upstream.
+import type { Target } from './load.js';
+import type { Child } from './processes.js';
+
+/** The benchmark issue's targets; a scenario judges only the ones it sets. Zero errors is always required. */
+export interface LoadTargets {
+  /** chatwire's TTFT p50 minus direct's, ms. */
+  ttftOverheadP50Ms?: number;
+  /** chatwire's tokens/s over direct's, at least. */
+  throughputRatio?: number;
+  cpuMicrosPerToken?: number;
+  peakRssMiB?: number;
+}
+
+export interface LoadScenario {
+  kind: 'load';
+  id: string;
+  title: string;
+  requests: number;
+  concurrency: number;
+  tokens: number;
+  delayMs: number;
+  /** Requests run before measuring, at full concurrency, so both connection pools are open and warm. */
+  warmup: number;
+  targets: LoadTargets;
+}
+
+export interface AbortScenario {
+  kind: 'abort';
+  id: string;
+  title: string;
+  samples: number;
+  tokens: number;
+  delayMs: number;
+  targets: { p99Ms: number };
+}
+
+export type Scenario = LoadScenario | AbortScenario;
+
+/** The model name both targets use; chatwire gets it as CHATWIRE_MODEL, so replies are byte-identical. */
+export const MODEL = 'bench';
+
+/** `quick`: the same shapes with smaller counts, about 30 seconds in all. */
+export function plan(quick: boolean): Scenario[] {
+  const n = (full: number, smoke: number) => (quick ? smoke : full);
+  const abortSamples = n(50, 20);
+  return [
+    load('a', 'latency: 1 stream at a time', n(200, 50), 1, 32, 0, n(20, 10), { ttftOverheadP50Ms: 0.5 }),
+    // The CPU budget is judged here, where per-token work dominates per-request work.
+    load('b', 'throughput: 64 concurrent streams', n(1_000, 200), 64, 256, 0, 64, {
+      ttftOverheadP50Ms: 5,
+      throughputRatio: 0.8,
+      cpuMicrosPerToken: 5,
+    }),
+    load('c', 'many slow streams: 1,000 concurrent', n(2_000, 1_000), 1_000, 20, 50, 1_000, {
+      ttftOverheadP50Ms: 100,
+      peakRssMiB: 120,
+    }),
+    {
+      kind: 'abort',
+      id: 'd',
+      title: `abort: the client leaves after the first token, ${abortSamples} samples one at a time (upstream: 200 tokens 20 ms apart)`,
+      samples: abortSamples,
+      // Long enough that every stream is still running when its client leaves.
+      tokens: 200,
+      delayMs: 20,
+      targets: { p99Ms: 5 },
+    },
+  ];
+}
+
+function load(
+  id: string,
+  what: string,
+  requests: number,
+  concurrency: number,
+  tokens: number,
+  delayMs: number,
+  warmup: number,
+  targets: LoadTargets,
+): LoadScenario {
+  const pace = delayMs > 0 ? `${delayMs} ms apart` : 'no delay';
+  const title = `${what}, ${requests.toLocaleString('en-US')} requests × ${tokens} tokens, ${pace}`;
+  return { kind: 'load', id, title, requests, concurrency, tokens, delayMs, warmup, targets };
+}
+
+export function directTarget(upstream: Child, tokens: number): Target {
+  return {
+    name: 'direct',
+    origin: upstream.origin,
+    path: '/api/chat',
+    body: (tag) =>
+      JSON.stringify({
+        model: MODEL,
+        messages: [{ role: 'user', content: tag }],
+        stream: true,
+        options: { num_predict: tokens },
+      }),
+  };
+}
+
+export function chatwireTarget(chatwire: Child): Target {
+  return {
+    name: 'chatwire',
+    origin: chatwire.origin,
+    path: '/v1/chat',
+    body: (tag) => JSON.stringify({ messages: [{ role: 'user', content: tag }] }),
+  };
+}
+
+/** What chatwire needs to talk to the bench upstream; any other CHATWIRE_* variable passes through. */
+export function chatwireEnvFor(upstream: Child, tokens: number): Record<string, string> {
+  return {
+    OLLAMA_HOST: upstream.origin,
+    CHATWIRE_HOST: '127.0.0.1',
+    CHATWIRE_MODEL: MODEL,
+    CHATWIRE_MAX_TOKENS: String(tokens),
+    // Quiet by default: the relay is measured, not pino. CHATWIRE_LOG_LEVEL=info includes the request log.
+    CHATWIRE_LOG_LEVEL: process.env.CHATWIRE_LOG_LEVEL ?? 'warn',
+  };
+}
