@@ -27,7 +27,7 @@ const envSchema = z.object({
   CHATWIRE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   CHATWIRE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   CHATWIRE_LINE_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
-  CHATWIRE_UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).default(128),
+  CHATWIRE_UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).default(1024),
   CHATWIRE_CORS_ORIGINS: z.string().optional(),
   CHATWIRE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CHATWIRE_LOG_CONTENT: z.stringbool().default(false),

@@ -81,7 +81,10 @@ export async function buildGateway(
   app.addHook('preClose', (done) => {
     done();
     // Fastify closes the listening socket as soon as the last preClose hook is done, so this runs after it.
-    app.log.info({ streams: activeCalls.size, listening: app.server.listening }, 'no longer accepting connections');
+    app.log.info(
+      { streams: activeCalls.size, listening: app.server.listening },
+      'no longer accepting connections',
+    );
   });
 
   let closing: Promise<void> | undefined;

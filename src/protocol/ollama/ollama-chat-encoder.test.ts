@@ -22,6 +22,22 @@ describe('ollamaChatEncoder', () => {
     expect(bytes.toString()).toBe(`${lines.join('\n')}\n`);
   });
 
+  it('writes lines that arrived in one read as one view of that read, without copying', () => {
+    const read = Buffer.from(
+      '{"model":"m","message":{"content":"a"},"done":false}\n{"model":"m","message":{"content":"b"},"done":false}\n',
+    );
+    const cut = read.indexOf('\n') + 1;
+    const chunk = (bytes: Buffer): ChatChunk => ({
+      type: 'delta',
+      model: 'm',
+      content: '',
+      wire: { protocol: 'ollama-ndjson', bytes, object: {} },
+    });
+    const out = ollamaChatEncoder.batch([chunk(read.subarray(0, cut)), chunk(read.subarray(cut))]);
+    expect(out.equals(read)).toBe(true);
+    expect(out.buffer).toBe(read.buffer);
+  });
+
   it('encodes chunks that have no Ollama line', () => {
     const done: ChatChunk = {
       type: 'done',

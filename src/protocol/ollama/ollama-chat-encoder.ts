@@ -10,8 +10,16 @@ export const ollamaChatEncoder = {
   contentType: 'application/x-ndjson',
 
   batch(batch: ChunkBatch): Buffer {
-    if (batch.length === 1) return lineOf(batch[0] as ChatChunk);
-    return Buffer.concat(batch.map(lineOf));
+    const first = lineOf(batch[0] as ChatChunk);
+    if (batch.length === 1) return first;
+    // Lines from one read sit side by side in its buffer: write them as one view of it, without a copy.
+    let end = first.byteOffset + first.length;
+    for (let index = 1; index < batch.length; index++) {
+      const line = lineOf(batch[index] as ChatChunk);
+      if (line.buffer !== first.buffer || line.byteOffset !== end) return Buffer.concat(batch.map(lineOf));
+      end += line.length;
+    }
+    return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
   },
 
   errorLine(error: { message: string }): string {
