@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type OllamaSimulator, startOllamaSimulator } from '../support/ollama-simulator.js';
+import { startRechunkingProxy } from '../support/rechunking-proxy.js';
 import { postChat, type RunningGateway, readLines, startGateway } from '../support/start-gateway.js';
 
 let sim: OllamaSimulator;
@@ -106,5 +107,49 @@ describe('POST /v1/chat with stream:false', () => {
       eval_count: 3,
     });
     expect(body).toHaveProperty('total_duration');
+  });
+});
+
+describe('a streaming fetch client', () => {
+  const tokens = ['héllo', ' 日本', ' 🙂', ' wörld', ' ✓', ' done'];
+
+  /** Reads /v1/chat the way a browser client should: bytes buffered, split on newlines, UTF-8 decoded in stream mode. */
+  async function readStream(url: string) {
+    const response = await postChat(url);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    let readsEndingMidLine = 0;
+    const lines: Array<{ message?: { content: string }; done?: boolean }> = [];
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      if (read.value[read.value.length - 1] !== 0x0a) readsEndingMidLine++;
+      buffer += decoder.decode(read.value, { stream: true });
+      const parts = buffer.split('\n');
+      buffer = parts.pop() ?? '';
+      for (const part of parts) if (part !== '') lines.push(JSON.parse(part));
+    }
+    buffer += decoder.decode();
+    return { lines, leftover: buffer, readsEndingMidLine };
+  }
+
+  it('gets whole lines from chatwire even when the upstream splits them', async () => {
+    sim.behave({ tokens, writeMode: 'split' });
+    const { lines, readsEndingMidLine } = await readStream(chatwire.url);
+    expect(readsEndingMidLine).toBe(0);
+    expect(lines.map((line) => line.message?.content ?? '').join('')).toBe(tokens.join(''));
+  });
+
+  it('reassembles lines a proxy split across its reads, dropping nothing', async () => {
+    const proxy = await startRechunkingProxy(chatwire.url, 7);
+    try {
+      sim.behave({ tokens });
+      const { lines, leftover, readsEndingMidLine } = await readStream(proxy.url);
+      expect(readsEndingMidLine).toBeGreaterThan(0);
+      expect(leftover).toBe('');
+      expect(lines.map((line) => line.message?.content ?? '').join('')).toBe(tokens.join(''));
+      expect(lines.at(-1)?.done).toBe(true);
+    } finally {
+      await proxy.close();
+    }
   });
 });
