@@ -51,6 +51,19 @@ describe.each<UpstreamKind>(['ollama', 'openai'])('Ollama-compatible API over a 
     expect(JSON.stringify(body)).toContain('"temperature":0');
   });
 
+  it('chat relays fields chatwire does not model to an Ollama upstream', async () => {
+    await ollama.chat({
+      model: 'llama3.2',
+      messages: [{ role: 'user', content: 'hi' }],
+      keep_alive: '10m',
+      format: 'json',
+      ...({ truncate: false } as object),
+    });
+    const body = upstream.requests.at(-1)?.body as Record<string, unknown>;
+    if (kind === 'ollama') expect(body).toMatchObject({ keep_alive: '10m', format: 'json', truncate: false });
+    else expect(body).toMatchObject({ response_format: { type: 'json_object' } });
+  });
+
   it('chat without streaming answers one merged message', async () => {
     upstream.behave({ tokens: ['Hel', 'lo'], usage: { promptTokens: 7, completionTokens: 2 } });
     const response = await ollama.chat({ model: 'qwen2.5:7b', messages: [{ role: 'user', content: 'hi' }] });
