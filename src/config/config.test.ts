@@ -62,6 +62,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ CHATWIRE_UPSTREAM_URL: 'gpu:11500' }).upstream.baseUrl).toBe('http://gpu:11500');
   });
 
+  it('reads where conversations are stored: SQLite in ./data unless DATABASE_URL is set', () => {
+    expect(loadConfig({}).storage).toEqual({ dataDir: './data' });
+    expect(
+      loadConfig({ DATABASE_URL: 'postgres://chatwire@db/chatwire', CHATWIRE_DATA_DIR: '/var/lib/chatwire' })
+        .storage,
+    ).toEqual({ databaseUrl: 'postgres://chatwire@db/chatwire', dataDir: '/var/lib/chatwire' });
+    expect(loadConfig({ DATABASE_URL: '' }).storage).toEqual({ dataDir: './data' });
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ CHATWIRE_PORT: '' }).port).toBe(8080);
   });

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ConfigError } from './config-error.js';
 import { formatBaseUrl, parseOllamaHost } from './parse-ollama-host.js';
+import { readPersonaFile } from './persona-file.js';
 
 /** Each variable with its default and its meaning; the README's configuration table mirrors this list. */
 const envSchema = z.object({
@@ -31,6 +33,10 @@ const envSchema = z.object({
   CHATWIRE_CORS_ORIGINS: z.string().optional(),
   CHATWIRE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CHATWIRE_LOG_CONTENT: z.stringbool().default(false),
+  DATABASE_URL: z.string().optional(),
+  CHATWIRE_DATA_DIR: z.string().min(1).default('./data'),
+  CHATWIRE_CONTEXT_TOKENS: z.coerce.number().int().min(256).default(8192),
+  CHATWIRE_CONFIG_FILE: z.string().optional(),
 });
 
 export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful assistant.';
@@ -74,18 +80,29 @@ export interface Config {
   /** Explicit origins, `'*'`, or undefined for the default: localhost and 127.0.0.1 on any port. */
   corsOrigins: string[] | '*' | undefined;
   log: { level: string; content: boolean };
+  /** No `databaseUrl`: SQLite in `dataDir`. Checked when the store opens (see openConversationStore). */
+  storage: { databaseUrl?: string; dataDir: string };
+  /** Token budget for a stored conversation's history sent upstream (estimated; see trim-history). */
+  contextTokens: number;
+  /** Named personas from the config file, besides `default` (the persona above). */
+  personas: NamedPersonaConfig[];
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+export interface NamedPersonaConfig extends Persona {
+  name: string;
+  description?: string;
+  options?: Record<string, unknown>;
 }
+
+export { ConfigError };
 
 type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env = process.env): Config {
   const relevant = Object.fromEntries(
     Object.entries(env).filter(
-      ([key, value]) => (key.startsWith('CHATWIRE_') || key === 'OLLAMA_HOST') && value !== '',
+      ([key, value]) =>
+        (key.startsWith('CHATWIRE_') || key === 'OLLAMA_HOST' || key === 'DATABASE_URL') && value !== '',
     ),
   );
   const parsed = envSchema.safeParse(relevant);
@@ -124,6 +141,13 @@ export function loadConfig(env: Env = process.env): Config {
     upstreamConnections: values.CHATWIRE_UPSTREAM_CONNECTIONS,
     corsOrigins: readList(values.CHATWIRE_CORS_ORIGINS),
     log: { level: values.CHATWIRE_LOG_LEVEL, content: values.CHATWIRE_LOG_CONTENT },
+    storage: {
+      ...(values.DATABASE_URL !== undefined && { databaseUrl: values.DATABASE_URL }),
+      dataDir: values.CHATWIRE_DATA_DIR,
+    },
+    contextTokens: values.CHATWIRE_CONTEXT_TOKENS,
+    personas:
+      values.CHATWIRE_CONFIG_FILE === undefined ? [] : readPersonaFile(values.CHATWIRE_CONFIG_FILE, model),
   };
 }
 

@@ -5,6 +5,7 @@
 export type GatewayErrorCode =
   | 'bad_request'
   | 'not_found'
+  | 'conflict'
   | 'upstream_unreachable'
   | 'upstream_http_error'
   | 'upstream_protocol_error'

@@ -8,10 +8,12 @@ export interface ChatRequestBody {
   stream?: boolean;
   model?: string;
   options?: Record<string, unknown>;
+  /** A persona by name; `default` when absent. */
+  persona?: string;
 }
 
 export interface PersonaPolicy {
-  persona: Persona;
+  persona: Persona & { options?: Record<string, unknown> };
   allowedModels: string[] | '*';
   allowedOptions: string[] | '*';
   acceptSystemMessages: boolean;
@@ -51,7 +53,12 @@ export function buildPersonaRequest(body: ChatRequestBody, policy: PersonaPolicy
   return {
     model,
     messages,
-    options: { temperature: persona.temperature, num_predict: persona.maxTokens, ...clientOptions },
+    options: {
+      temperature: persona.temperature,
+      num_predict: persona.maxTokens,
+      ...persona.options,
+      ...clientOptions,
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import type { ChatChunk, ChunkBatch } from '../contracts/chat-chunk.js';
+import type { ChatChunk, ChunkBatch, DoneChunk } from '../contracts/chat-chunk.js';
 import type { ChatRequest } from '../contracts/chat-request.js';
 import { GatewayError } from '../contracts/gateway-error.js';
 import type { ChatUpstream } from '../upstream/chat-upstream.js';
@@ -32,8 +32,15 @@ export interface StreamEncoder {
  */
 export async function relayStream(
   deps: RelayDeps,
-  options: { request: ChatRequest; reply: FastifyReply; encoder: StreamEncoder; keepAliveMs?: number },
-): Promise<void> {
+  options: {
+    request: ChatRequest;
+    reply: FastifyReply;
+    encoder: StreamEncoder;
+    keepAliveMs?: number;
+    /** Sees every batch before it is written (conversations record the reply with it). */
+    observe?: (batch: ChunkBatch) => void;
+  },
+): Promise<StreamOutcome> {
   const { reply, encoder } = options;
   const response = reply.raw;
   const stats = reply.request.relayStats;
@@ -72,17 +79,18 @@ export async function relayStream(
     while (batch !== undefined) {
       const last = batch[batch.length - 1];
       stats.chunks += batch.length;
+      options.observe?.(batch);
       const flushed = response.write(encoder.batch(batch));
       if (last?.type === 'done') {
         stats.tokens = last.usage.completionTokens;
         response.end();
-        break;
+        void call.finish();
+        return { ok: true, done: last };
       }
       if (!flushed) await drained(call, response);
       batch = await call.next();
     }
-    if (batch === undefined)
-      throw new GatewayError('upstream_protocol_error', 502, 'upstream sent no chunks');
+    throw new GatewayError('upstream_protocol_error', 502, 'upstream sent no chunks');
   } catch (error) {
     call.dispose();
     if (!committed) throw error;
@@ -93,10 +101,12 @@ export async function relayStream(
       stats.error = failure.message;
       response.end(encoder.errorLine(failure));
     }
-    return;
+    return { ok: false, error: failure };
   }
-  await call.finish();
 }
+
+/** How a committed stream ended; failures before the commit are thrown instead. */
+export type StreamOutcome = { ok: true; done: DoneChunk } | { ok: false; error: GatewayError };
 
 /** Reads a whole reply for a non-streaming client; any failure throws before anything was sent. */
 export async function relayCollect(

@@ -5,14 +5,17 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/config.js';
+import { PersonaDirectory } from '../persona/persona-directory.js';
 import { ActiveCalls } from '../relay/active-calls.js';
 import { relayErrors } from '../relay/relay-errors.js';
+import { openConversationStore } from '../storage/open-conversation-store.js';
 import type { ChatUpstream } from '../upstream/chat-upstream.js';
 import { createUpstream } from '../upstream/create-upstream.js';
 import { VERSION } from '../version.js';
 import { installErrorHandler } from './error-handler.js';
 import { installRequestLog } from './request-log.js';
 import { registerChatRoute } from './routes/chat-route.js';
+import { registerConversationRoutes } from './routes/conversations/conversation-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerOllamaGenerationRoutes } from './routes/ollama-api/ollama-generation-routes.js';
 import { registerOllamaMetaRoutes } from './routes/ollama-api/ollama-meta-routes.js';
@@ -73,7 +76,19 @@ export async function buildGateway(
 
   registerHealthRoutes(app, { config, upstream });
   const relay = { upstream, timeouts: config.timeouts, activeCalls };
-  registerChatRoute(app, { ...relay, config });
+  const personas = new PersonaDirectory([{ name: 'default', ...config.persona }, ...config.personas]);
+  const store = await openConversationStore({ ...config.storage, logger: options.logger });
+  const recovered = await store.recoverInterruptedReplies();
+  if (recovered > 0)
+    options.logger.warn({ recovered }, `marked ${recovered} unfinished replies as interrupted`);
+  registerChatRoute(app, { ...relay, config, personas });
+  registerConversationRoutes(app, {
+    relay,
+    store,
+    personas,
+    contextTokens: config.contextTokens,
+    recorder: { intervalMs: 500, everyChunks: 50 },
+  });
   registerOllamaGenerationRoutes(app, { ...relay, config });
   registerOllamaMetaRoutes(app, { config, upstream });
   registerOpenAiRoutes(app, { ...relay, config });
@@ -103,6 +118,7 @@ export async function buildGateway(
       await closed;
       clearTimeout(lingering);
       await upstream.close();
+      await store.close();
     })();
     return closing;
   };

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isGatewayError } from '../contracts/gateway-error.js';
 import { openAiErrorBody, shouldRetry } from '../protocol/openai/openai-error.js';
+import { ConversationNotFoundError, InvalidCursorError } from '../storage/store-errors.js';
 
 /**
  * The one place where an error before the first byte becomes an HTTP status and a body, in the envelope the
@@ -68,6 +69,11 @@ function fieldOf(error: FastifyError): string | null {
 
 function describe(error: FastifyError, bodyLimit: number): { status: number; message: string } {
   if (isGatewayError(error)) return { status: error.statusCode, message: error.message };
+  // The store's own errors: a conversation deleted while a turn began, a cursor from elsewhere.
+  if (error instanceof ConversationNotFoundError) {
+    return { status: 404, message: `conversation '${error.conversationId}' not found` };
+  }
+  if (error instanceof InvalidCursorError) return { status: 400, message: error.message };
   if (error.validation) return { status: 400, message: error.message };
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

@@ -17,7 +17,10 @@ export interface ConversationStore {
   /** Deletes the conversation and its messages; false when there was none. */
   deleteConversation(id: string): Promise<boolean>;
   /** Appends a complete message (a user turn) and touches the conversation's `updatedAt`. */
-  addMessage(conversationId: string, input: { role: 'user' | 'system'; content: string }): Promise<StoredMessage>;
+  addMessage(
+    conversationId: string,
+    input: { role: 'user' | 'system'; content: string },
+  ): Promise<StoredMessage>;
   /** Appends an assistant message in status `streaming` with empty content. */
   startReply(conversationId: string): Promise<StoredMessage>;
   /** Saves the text received so far (periodic, so a crash loses at most one window). */

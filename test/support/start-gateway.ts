@@ -16,7 +16,13 @@ export async function startGateway(
   env: Record<string, string> = {},
   options: { dispatcher?: Dispatcher; logLines?: Array<Record<string, unknown>> } = {},
 ): Promise<RunningGateway> {
-  const config = loadConfig({ OLLAMA_HOST: upstreamUrl, CHATWIRE_PORT: '0', ...env });
+  // Conversations live in memory unless a test names a database: tests never write into the repository.
+  const config = loadConfig({
+    OLLAMA_HOST: upstreamUrl,
+    CHATWIRE_PORT: '0',
+    DATABASE_URL: 'sqlite::memory:',
+    ...env,
+  });
   const { logLines } = options;
   const logger = logLines
     ? pino({ level: config.log.level }, { write: (line: string) => logLines.push(JSON.parse(line)) })

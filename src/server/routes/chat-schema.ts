@@ -25,6 +25,11 @@ export function chatBodySchema(maxMessages: number) {
       },
       stream: { type: 'boolean', default: true, description: 'NDJSON stream (default) or one JSON object' },
       model: { type: 'string', minLength: 1, description: 'Only models in CHATWIRE_ALLOWED_MODELS' },
+      persona: {
+        type: 'string',
+        minLength: 1,
+        description: 'A persona from GET /v1/personas; default: default',
+      },
       options: {
         type: 'object',
         additionalProperties: true,

@@ -1,0 +1,127 @@
+import type { FastifyReply } from 'fastify';
+import type { ChatMessage, ChatRequest } from '../../../contracts/chat-request.js';
+import { GatewayError } from '../../../contracts/gateway-error.js';
+import { type RecorderOptions, ReplyRecorder } from '../../../conversations/reply-recorder.js';
+import { titleFrom, trimHistory } from '../../../conversations/trim-history.js';
+import type { PersonaDirectory } from '../../../persona/persona-directory.js';
+import { ollamaChatEncoder } from '../../../protocol/ollama/ollama-chat-encoder.js';
+import { type RelayDeps, relayCollect, relayStream } from '../../../relay/relay-chat.js';
+import type { Conversation, ConversationStore, StoredMessage } from '../../../storage/conversation-store.js';
+
+export interface ReplyDeps {
+  relay: RelayDeps;
+  store: ConversationStore;
+  personas: PersonaDirectory;
+  /** The token budget for the history sent upstream (system prompt included). */
+  contextTokens: number;
+  recorder: Omit<RecorderOptions, 'onSaveError'>;
+}
+
+/**
+ * One turn of a stored conversation: the user message is stored before the upstream is called, the reply is
+ * stored while it streams, and it ends `complete`, `interrupted` (the client left or chatwire stopped) or
+ * `failed`. One turn per conversation at a time: a second one is refused with 409 rather than interleaved.
+ */
+export function createConversationReplier(deps: ReplyDeps) {
+  const busy = new Set<string>();
+
+  return async function replyInConversation(
+    conversation: Conversation,
+    input: { content: string; stream: boolean },
+    reply: FastifyReply,
+  ): Promise<void> {
+    if (busy.has(conversation.id)) {
+      throw new GatewayError(
+        'bad_request',
+        409,
+        `conversation '${conversation.id}' is already generating a reply`,
+      );
+    }
+    busy.add(conversation.id);
+    try {
+      await turn(conversation, input, reply);
+    } finally {
+      busy.delete(conversation.id);
+    }
+  };
+
+  async function turn(
+    conversation: Conversation,
+    input: { content: string; stream: boolean },
+    reply: FastifyReply,
+  ) {
+    const { store } = deps;
+    const persona = deps.personas.resolve(conversation.persona);
+    await store.addMessage(conversation.id, { role: 'user', content: input.content });
+    if (conversation.title === null)
+      await store.updateConversation(conversation.id, { title: titleFrom(input.content) });
+    const history = (await store.listMessages(conversation.id)).filter(belongsInHistory).map(toChatMessage);
+    const system: ChatMessage | undefined = persona.systemPrompt
+      ? { role: 'system', content: persona.systemPrompt }
+      : undefined;
+    const request: ChatRequest = {
+      model: persona.model,
+      messages: trimHistory(system, history, deps.contextTokens),
+      options: { temperature: persona.temperature, num_predict: persona.maxTokens, ...persona.options },
+    };
+
+    const message = await store.startReply(conversation.id);
+    const startedAt = performance.now();
+    const recorder = new ReplyRecorder(store, message.id, {
+      ...deps.recorder,
+      onSaveError: (error) => reply.request.log.error({ err: error }, 'saving reply progress failed'),
+    });
+    const stats = reply.request.relayStats;
+    const complete = (usage: { promptTokens: number; completionTokens: number }) =>
+      recorder.finish({
+        status: 'complete',
+        ...usage,
+        // Whole milliseconds: the columns are integers on every database.
+        ttftMs: stats.ttftMs === undefined ? null : Math.round(stats.ttftMs),
+        durationMs: Math.round(performance.now() - startedAt),
+      });
+    try {
+      if (!input.stream) {
+        const chunks = await relayCollect(deps.relay, { request, reply });
+        recorder.observe(chunks);
+        const done = chunks[chunks.length - 1];
+        if (done?.type === 'done') await complete(done.usage);
+        reply.type('application/json; charset=utf-8').send(ollamaChatEncoder.reply(chunks));
+        return;
+      }
+      const outcome = await relayStream(deps.relay, {
+        request,
+        reply,
+        encoder: ollamaChatEncoder,
+        observe: (batch) => recorder.observe(batch),
+      });
+      // The client has its answer by now; a store failure here is the gateway's to log, not the client's.
+      const recorded = outcome.ok ? complete(outcome.done.usage) : recorder.finish(endingFor(outcome.error));
+      await recorded.catch((error: unknown) =>
+        reply.request.log.error({ err: error }, 'recording the reply failed'),
+      );
+    } catch (error) {
+      await recorder.finish(endingFor(error as GatewayError));
+      throw error;
+    }
+  }
+}
+
+/** The client leaving or chatwire stopping interrupts a reply; anything else failed it. */
+function endingFor(error: GatewayError) {
+  if (error.code === 'client_closed' || error.code === 'shutting_down') {
+    return { status: 'interrupted' as const, error: error.message };
+  }
+  return { status: 'failed' as const, error: error.message ?? String(error) };
+}
+
+/** Failed replies and empty interruptions carry nothing the model should see again. */
+function belongsInHistory(message: StoredMessage): boolean {
+  if (message.role !== 'assistant') return true;
+  if (message.status === 'complete') return true;
+  return message.status === 'interrupted' && message.content !== '';
+}
+
+function toChatMessage(message: StoredMessage): ChatMessage {
+  return { role: message.role, content: message.content };
+}

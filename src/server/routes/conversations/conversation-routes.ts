@@ -1,0 +1,150 @@
+import type { FastifyInstance } from 'fastify';
+import { GatewayError } from '../../../contracts/gateway-error.js';
+import type { Conversation } from '../../../storage/conversation-store.js';
+import { conversationJson, messageJson } from './conversation-json.js';
+import { createConversationReplier, type ReplyDeps } from './conversation-reply.js';
+import {
+  conversationResponses,
+  createBody,
+  idParams,
+  listQuery,
+  listResponse,
+  messageBody,
+  patchBody,
+  withMessagesResponse,
+} from './conversation-schemas.js';
+
+/** `/v1/conversations`: conversations kept server-side, per persona, replies streamed like `/v1/chat`. */
+export function registerConversationRoutes(app: FastifyInstance, deps: ReplyDeps): void {
+  const { store, personas } = deps;
+  const replyInConversation = createConversationReplier(deps);
+  const tags = ['conversations'];
+
+  app.get(
+    '/v1/personas',
+    {
+      schema: {
+        summary: 'The personas a conversation or /v1/chat may name',
+        tags,
+        response: { 200: { type: 'object', additionalProperties: true } },
+      },
+    },
+    async () => ({
+      personas: personas.list().map((persona) => ({
+        name: persona.name,
+        model: persona.model,
+        ...(persona.description !== undefined && { description: persona.description }),
+      })),
+    }),
+  );
+
+  app.post<{ Body: { persona?: string; title?: string } }>(
+    '/v1/conversations',
+    { schema: { summary: 'Start a conversation', tags, body: createBody, response: conversationResponses } },
+    async (request, reply) => {
+      const persona = personas.resolve(request.body.persona);
+      const conversation = await store.createConversation({
+        persona: persona.name,
+        title: request.body.title?.trim() || null,
+      });
+      return reply.code(201).send(conversationJson(conversation));
+    },
+  );
+
+  app.get<{ Querystring: { limit?: string; cursor?: string } }>(
+    '/v1/conversations',
+    {
+      schema: {
+        summary: 'Conversations, newest first',
+        tags,
+        querystring: listQuery,
+        response: listResponse,
+      },
+    },
+    async (request) => {
+      const limit = Number(request.query.limit ?? 20);
+      if (limit > 100)
+        throw new GatewayError('bad_request', 400, 'limit must be at most 100', { param: 'limit' });
+      const page = await store.listConversations({
+        limit,
+        ...(request.query.cursor && { cursor: request.query.cursor }),
+      });
+      return { conversations: page.conversations.map(conversationJson), next_cursor: page.nextCursor };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/conversations/:id',
+    {
+      schema: {
+        summary: 'A conversation with its messages',
+        tags,
+        params: idParams,
+        response: withMessagesResponse,
+      },
+    },
+    async (request) => {
+      const conversation = await find(request.params.id);
+      const messages = await store.listMessages(conversation.id);
+      return { ...conversationJson(conversation), messages: messages.map(messageJson) };
+    },
+  );
+
+  app.patch<{ Params: { id: string }; Body: { title: string } }>(
+    '/v1/conversations/:id',
+    {
+      schema: {
+        summary: 'Rename a conversation',
+        tags,
+        params: idParams,
+        body: patchBody,
+        response: conversationResponses,
+      },
+    },
+    async (request) => {
+      const updated = await store.updateConversation(request.params.id, { title: request.body.title.trim() });
+      if (!updated) throw notFound(request.params.id);
+      return conversationJson(updated);
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/conversations/:id',
+    { schema: { summary: 'Delete a conversation and its messages', tags, params: idParams } },
+    async (request, reply) => {
+      if (!(await store.deleteConversation(request.params.id))) throw notFound(request.params.id);
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { content: string; stream?: boolean } }>(
+    '/v1/conversations/:id/messages',
+    {
+      schema: {
+        summary: 'Add a user message and stream the reply, exactly like /v1/chat',
+        tags,
+        params: idParams,
+        body: messageBody,
+      },
+    },
+    async (request, reply) => {
+      const conversation = await find(request.params.id);
+      await replyInConversation(
+        conversation,
+        { content: request.body.content, stream: request.body.stream !== false },
+        reply,
+      );
+      return reply;
+    },
+  );
+
+  async function find(id: string): Promise<Conversation> {
+    const conversation = await store.getConversation(id);
+    if (!conversation) throw notFound(id);
+    return conversation;
+  }
+}
+
+function notFound(id: string): GatewayError {
+  return new GatewayError('not_found', 404, `conversation '${id}' not found`);
+}

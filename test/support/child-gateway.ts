@@ -1,0 +1,53 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { createInterface } from 'node:readline';
+
+export const root = new URL('../../', import.meta.url).pathname;
+
+export interface Child {
+  process: ChildProcess;
+  url: string;
+  /** Resolves with the first log line whose msg matches. */
+  logLine(pattern: RegExp): Promise<Record<string, unknown>>;
+}
+
+/** chatwire as users run it: `chatwire serve` in its own process, configured by the environment. */
+export async function startChild(env: Record<string, string>): Promise<Child> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+    cwd: root,
+    env: { ...process.env, CHATWIRE_PORT: '0', CHATWIRE_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const waiters: Array<{ pattern: RegExp; resolve: (line: Record<string, unknown>) => void }> = [];
+  const seen: Array<Record<string, unknown>> = [];
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (text) => {
+    const line = JSON.parse(text) as Record<string, unknown>;
+    seen.push(line);
+    for (const waiter of [...waiters]) {
+      if (waiter.pattern.test(String(line.msg))) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
+  });
+  const logLine = (pattern: RegExp) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const earlier = seen.find((line) => pattern.test(String(line.msg)));
+      if (earlier) resolve(earlier);
+      else waiters.push({ pattern, resolve });
+    });
+  const listening = await logLine(/^listening on/);
+  return { process: child, url: String(listening.address), logLine };
+}
+
+export function connectionRefused(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+}
