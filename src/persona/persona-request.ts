@@ -26,7 +26,8 @@ export interface PersonaPolicy {
 export function buildPersonaRequest(body: ChatRequestBody, policy: PersonaPolicy): ChatRequest {
   const { persona } = policy;
   const model = body.model ?? persona.model;
-  assertModelAllowed(model, policy.allowedModels);
+  // A persona's own model is the server's choice; only a model the client names must be allowed.
+  if (body.model !== undefined) assertModelAllowed(body.model, policy.allowedModels);
   const clientOptions = body.options ?? {};
   if (policy.allowedOptions !== '*') {
     const allowed = policy.allowedOptions;

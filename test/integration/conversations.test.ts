@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { storeBackends, type TestDatabase } from '../support/databases.js';
 import { type OllamaSimulator, startOllamaSimulator } from '../support/ollama-simulator.js';
@@ -260,6 +263,60 @@ describe('history trimming', () => {
       expect(body.messages.some((message) => message.content.startsWith('x'))).toBe(false);
     } finally {
       await small.close();
+    }
+  });
+});
+
+describe('personas from the config file', () => {
+  it('are listed, chosen by conversations and by /v1/chat', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'chatwire-personas-')), 'chatwire.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ personas: { pirate: { system_prompt: 'Arr.', model: 'llama3.2' } } }),
+    );
+    const withPirate = await startGateway(sim.url, {
+      CHATWIRE_CONFIG_FILE: file,
+      CHATWIRE_ALLOWED_MODELS: '*',
+    });
+    try {
+      const listed = (await (await fetch(`${withPirate.url}/v1/personas`)).json()) as {
+        personas: Array<{ name: string }>;
+      };
+      expect(listed.personas.map((persona) => persona.name)).toEqual(['default', 'pirate']);
+      const created = await fetch(`${withPirate.url}/v1/conversations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ persona: 'pirate' }),
+      });
+      const { id, persona } = (await created.json()) as { id: string; persona: string };
+      expect(persona).toBe('pirate');
+      await (
+        await fetch(`${withPirate.url}/v1/conversations/${id}/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ content: 'hi', stream: false }),
+        })
+      ).text();
+      expect(sim.requests.at(-1)?.body).toMatchObject({
+        model: 'llama3.2',
+        messages: [{ role: 'system', content: 'Arr.' }, { role: 'user' }],
+      });
+      const chat = await fetch(`${withPirate.url}/v1/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          persona: 'pirate',
+          stream: false,
+          messages: [{ role: 'user', content: 'yo' }],
+        }),
+      });
+      expect(chat.status).toBe(200);
+      expect(sim.requests.at(-1)?.body).toMatchObject({
+        model: 'llama3.2',
+        messages: [{ role: 'system', content: 'Arr.' }, { role: 'user' }],
+      });
+    } finally {
+      await withPirate.close();
     }
   });
 });

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export const root = new URL('../../', import.meta.url).pathname;
@@ -15,7 +18,14 @@ export interface Child {
 export async function startChild(env: Record<string, string>): Promise<Child> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
     cwd: root,
-    env: { ...process.env, CHATWIRE_PORT: '0', CHATWIRE_LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      CHATWIRE_PORT: '0',
+      CHATWIRE_LOG_LEVEL: 'info',
+      // Its own storage, never the repository's ./data.
+      CHATWIRE_DATA_DIR: mkdtempSync(join(tmpdir(), 'chatwire-child-')),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const waiters: Array<{ pattern: RegExp; resolve: (line: Record<string, unknown>) => void }> = [];
