@@ -1,4 +1,5 @@
-import type { ChatChunk, ChunkBatch, DoneChunk } from '../../contracts/chat-chunk.js';
+import type { ChatChunk, ChunkBatch } from '../../contracts/chat-chunk.js';
+import { mergeReply } from '../../contracts/merge-reply.js';
 import { encodeNdjson } from '../ndjson/ndjson-decoder.js';
 
 /**
@@ -28,20 +29,7 @@ export const ollamaChatEncoder = {
 
   /** The `stream:false` answer: the final chunk's metadata with the whole message merged, as Ollama does. */
   reply(chunks: ChatChunk[]): Record<string, unknown> {
-    let content = '';
-    let thinking = '';
-    const toolCalls: unknown[] = [];
-    let done: DoneChunk | undefined;
-    for (const chunk of chunks) {
-      if (chunk.type === 'done') {
-        done = chunk;
-        continue;
-      }
-      content += chunk.content;
-      if (chunk.thinking) thinking += chunk.thinking;
-      if (chunk.toolCalls) toolCalls.push(...chunk.toolCalls);
-    }
-    if (done === undefined) throw new Error('reply() needs the final chunk');
+    const { content, thinking, toolCalls, done } = mergeReply(chunks);
     const message: Record<string, unknown> = { role: 'assistant', content };
     if (thinking !== '') message.thinking = thinking;
     if (toolCalls.length > 0) message.tool_calls = toolCalls;

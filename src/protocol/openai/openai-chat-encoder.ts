@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ChatChunk, ChunkBatch, DoneChunk, ToolCall } from '../../contracts/chat-chunk.js';
 import type { GatewayError } from '../../contracts/gateway-error.js';
+import { mergeReply } from '../../contracts/merge-reply.js';
 import { encodeSseComment, encodeSseData, SSE_DONE } from '../sse/sse-encoder.js';
 import { openAiErrorBody } from './openai-error.js';
 
@@ -88,20 +89,9 @@ export class OpenAiStreamEncoder {
 
 /** The non-streaming `chat.completion` object. */
 export function toChatCompletion(identity: CompletionIdentity, chunks: ChatChunk[]): Record<string, unknown> {
-  let content = '';
-  let reasoning = '';
-  const toolCalls: unknown[] = [];
-  let done: DoneChunk | undefined;
-  for (const chunk of chunks) {
-    if (chunk.type === 'done') {
-      done = chunk;
-      continue;
-    }
-    content += chunk.content;
-    if (chunk.thinking) reasoning += chunk.thinking;
-    for (const call of chunk.toolCalls ?? []) toolCalls.push(toToolCall(call));
-  }
-  if (done === undefined) throw new Error('toChatCompletion() needs the final chunk');
+  const merged = mergeReply(chunks);
+  const { content, thinking: reasoning, done } = merged;
+  const toolCalls = merged.toolCalls.map(toToolCall);
   const message: Record<string, unknown> = {
     role: 'assistant',
     // OpenAI sends null content with tool calls and no text.
