@@ -1,8 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
 import { type Dialect, Kysely, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
 import type { ConversationStore } from './conversation-store.js';
 import { KyselyConversationStore } from './kysely-conversation-store.js';
 import { type Database, type DatabaseKind, migrationProvider } from './schema.js';
@@ -28,7 +26,7 @@ export async function openConversationStore(options: OpenStoreOptions): Promise<
   const target = resolveTarget(options);
   let db: Kysely<Database>;
   try {
-    db = new Kysely<Database>({ dialect: createDialect(target, options.logger) });
+    db = new Kysely<Database>({ dialect: await createDialect(target, options.logger) });
   } catch (error) {
     throw openError(target, error);
   }
@@ -75,8 +73,10 @@ function describePostgresUrl(url: string): string {
   }
 }
 
-function createDialect(target: Target, logger: StoreLogger | undefined): Dialect {
+/** Each driver is loaded only when chosen: the one not in use costs no memory or start-up time. */
+async function createDialect(target: Target, logger: StoreLogger | undefined): Promise<Dialect> {
   if (target.kind === 'postgres') {
+    const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: target.url, application_name: 'chatwire' });
     // An idle connection the server drops emits 'error' on the pool; unheard, it would end the process.
     pool.on('error', (error) => {
@@ -85,6 +85,7 @@ function createDialect(target: Target, logger: StoreLogger | undefined): Dialect
     return new PostgresDialect({ pool });
   }
   if (target.file !== ':memory:') mkdirSync(dirname(target.file), { recursive: true });
+  const { default: SqliteDatabase } = await import('better-sqlite3');
   const sqlite = new SqliteDatabase(target.file);
   // WAL lets readers (a backup, the sqlite3 shell) work beside the writer; with it, synchronous=NORMAL
   // still never corrupts the file and loses no commits on a process crash, only on power loss.
