@@ -9,7 +9,8 @@ declare module 'fastify' {
 
 /**
  * One log line per request, written when the connection is done with it (hijacked streams included):
- * id, status, time to first token, tokens, duration. Message content is never logged here.
+ * status, time to first token, tokens, duration (the request id comes with Fastify's per-request logger).
+ * Message content is never logged here.
  */
 export function installRequestLog(app: FastifyInstance): void {
   app.decorateRequest('relayStats', null as unknown as RelayStats);
@@ -24,7 +25,6 @@ export function installRequestLog(app: FastifyInstance): void {
       const status = clientLeft ? 499 : reply.raw.statusCode;
       const error = stats.error ?? (clientLeft ? 'client closed the connection' : undefined);
       const line = {
-        reqId: request.id,
         method: request.method,
         url: request.url,
         status,
