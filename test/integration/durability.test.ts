@@ -38,7 +38,8 @@ async function readUntilCut(response: Response, onTokens: (count: number) => voi
       const lines = buffer.split('\n');
       buffer = lines.pop() ?? '';
       for (const line of lines) {
-        const chunk = JSON.parse(line) as { message?: { content: string } };
+        const chunk = JSON.parse(line) as { message?: { content: string }; error?: string };
+        if (chunk.error !== undefined) continue;
         text += chunk.message?.content ?? '';
         tokens++;
       }
@@ -139,5 +140,38 @@ for (const backend of storeBackends) {
         await database.dispose();
       }
     }, 60_000);
+
+    it('SIGTERM after the grace period stores the reply as interrupted, with what the client received', async () => {
+      const database = await backend.createDatabase();
+      try {
+        const { databaseUrl, dataDir } = database.options;
+        const env = {
+          OLLAMA_HOST: sim.url,
+          CHATWIRE_DATA_DIR: dataDir,
+          CHATWIRE_SHUTDOWN_GRACE_MS: '200',
+          ...(databaseUrl !== undefined && { DATABASE_URL: databaseUrl }),
+        };
+        let child = await startChild(env);
+        children.push(child);
+        const { id } = (await (await post(child.url, '/v1/conversations', {})).json()) as { id: string };
+        const response = await post(child.url, `/v1/conversations/${id}/messages`, { content: 'count' });
+        const exited = once(child.process, 'exit');
+        const text = readUntilCut(response, (tokens) => {
+          if (tokens === 5) child.process.kill('SIGTERM');
+        });
+        const clientText = await text;
+        expect((await exited)[0]).toBe(0);
+        child = await startChild(env);
+        children.push(child);
+        const { messages } = (await (await fetch(`${child.url}/v1/conversations/${id}`)).json()) as {
+          messages: Array<{ content: string; status: string; error: string | null }>;
+        };
+        expect(messages[1]).toMatchObject({ status: 'interrupted', error: 'chatwire is shutting down' });
+        expect(clientText.startsWith(messages[1]?.content ?? '')).toBe(true);
+        expect(messages[1]?.content.length).toBeGreaterThan(0);
+      } finally {
+        await database.dispose();
+      }
+    }, 30_000);
   });
 }
