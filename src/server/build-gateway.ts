@@ -7,6 +7,7 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../config/config.js';
 import { PersonaDirectory } from '../persona/persona-directory.js';
 import { ActiveCalls } from '../relay/active-calls.js';
+import { PendingWork } from '../relay/pending-work.js';
 import { relayErrors } from '../relay/relay-errors.js';
 import { openConversationStore } from '../storage/open-conversation-store.js';
 import type { ChatUpstream } from '../upstream/chat-upstream.js';
@@ -77,6 +78,7 @@ export async function buildGateway(
   registerHealthRoutes(app, { config, upstream });
   const relay = { upstream, timeouts: config.timeouts, activeCalls };
   const personas = new PersonaDirectory([{ name: 'default', ...config.persona }, ...config.personas]);
+  const pending = new PendingWork();
   const store = await openConversationStore({ ...config.storage, logger: options.logger });
   const recovered = await store.recoverInterruptedReplies();
   if (recovered > 0)
@@ -88,6 +90,7 @@ export async function buildGateway(
     personas,
     contextTokens: config.contextTokens,
     recorder: { intervalMs: 500, everyChunks: 50 },
+    pending,
   });
   registerOllamaGenerationRoutes(app, { ...relay, config });
   registerOllamaMetaRoutes(app, { config, upstream });
@@ -96,10 +99,7 @@ export async function buildGateway(
   app.addHook('preClose', (done) => {
     done();
     // Fastify closes the listening socket as soon as the last preClose hook is done, so this runs after it.
-    app.log.info(
-      { streams: activeCalls.size, listening: app.server.listening },
-      'no longer accepting connections',
-    );
+    app.log.info({ streams: activeCalls.size }, 'no longer accepting connections');
   });
 
   let closing: Promise<void> | undefined;
@@ -118,6 +118,7 @@ export async function buildGateway(
       await closed;
       clearTimeout(lingering);
       await upstream.close();
+      await pending.settled();
       await store.close();
     })();
     return closing;

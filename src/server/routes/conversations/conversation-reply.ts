@@ -5,6 +5,7 @@ import { type RecorderOptions, ReplyRecorder } from '../../../conversations/repl
 import { titleFrom, trimHistory } from '../../../conversations/trim-history.js';
 import type { PersonaDirectory } from '../../../persona/persona-directory.js';
 import { ollamaChatEncoder } from '../../../protocol/ollama/ollama-chat-encoder.js';
+import type { PendingWork } from '../../../relay/pending-work.js';
 import { type RelayDeps, relayCollect, relayStream } from '../../../relay/relay-chat.js';
 import type { Conversation, ConversationStore, StoredMessage } from '../../../storage/conversation-store.js';
 
@@ -15,6 +16,8 @@ export interface ReplyDeps {
   /** The token budget for the history sent upstream (system prompt included). */
   contextTokens: number;
   recorder: Omit<RecorderOptions, 'onSaveError'>;
+  /** Turns in progress, so shutdown closes the store only after their last write. */
+  pending: PendingWork;
 }
 
 /**
@@ -39,7 +42,7 @@ export function createConversationReplier(deps: ReplyDeps) {
     }
     busy.add(conversation.id);
     try {
-      await turn(conversation, input, reply);
+      await deps.pending.track(turn(conversation, input, reply));
     } finally {
       busy.delete(conversation.id);
     }
