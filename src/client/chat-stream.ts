@@ -1,0 +1,145 @@
+import { NdjsonDecoder } from '../protocol/ndjson/ndjson-decoder.js';
+import { ChatwireError, errorFromResponse } from './errors.js';
+import type { ChatEvent, ChatStats } from './types.js';
+
+// Generous: a line is one chunk, but a tool call's arguments can be large.
+const MAX_LINE_BYTES = 16 * 1024 * 1024;
+
+/** Sends the request; called once, when iteration starts. */
+export type OpenStream = () => Promise<Response>;
+
+/**
+ * One streamed reply: an async iterable of events (use it once), or `.text()` for the whole text. Nothing is
+ * sent until iteration starts, so a stream that is never read makes no request and leaves no unhandled rejection.
+ */
+export class ChatStream implements AsyncIterable<ChatEvent> {
+  private started = false;
+
+  constructor(private readonly open: OpenStream) {}
+
+  [Symbol.asyncIterator](): AsyncIterator<ChatEvent> {
+    if (this.started) throw new Error('a ChatStream can be read only once');
+    this.started = true;
+    return readEvents(this.open);
+  }
+
+  /** The whole reply text, once the stream has ended with `done`. */
+  async text(): Promise<string> {
+    let text = '';
+    for await (const event of this) if (event.type === 'text') text += event.text;
+    return text;
+  }
+}
+
+async function* readEvents(open: OpenStream): AsyncGenerator<ChatEvent> {
+  const startedAt = now();
+  const response = await open();
+  if (!response.ok) throw await errorFromResponse(response);
+  if (!response.body) throw truncated();
+  const reader = response.body.getReader();
+  const decoder = new NdjsonDecoder<Uint8Array>(MAX_LINE_BYTES);
+  let ttftMs: number | undefined;
+  // Leaving the loop early (break, a throw in the consumer) must cancel the body, so the server stops generating.
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      const lines = done ? [decoder.end()] : decoder.push(value);
+      for (const line of lines) {
+        if (!line) continue;
+        if (line.error) throw new ChatwireError(line.error.message, 200, 'bad_response');
+        const timing = {
+          firstToken: () => {
+            ttftMs ??= now() - startedAt;
+          },
+          ttftMs: () => ttftMs,
+        };
+        for (const event of chunkEvents(line.value, timing)) {
+          yield event;
+          if (event.type === 'done') {
+            finished = true;
+            return;
+          }
+        }
+      }
+      if (done) throw truncated();
+    }
+  } finally {
+    if (!finished) await reader.cancel().catch(() => {});
+    else reader.releaseLock();
+  }
+}
+
+interface Timing {
+  /** Records the time to first token, once. */
+  firstToken(): void;
+  ttftMs(): number | undefined;
+}
+
+/** The events one NDJSON line stands for. */
+function* chunkEvents(value: unknown, { firstToken, ttftMs }: Timing): Generator<ChatEvent> {
+  if (typeof value !== 'object' || value === null) {
+    throw new ChatwireError(
+      `chatwire sent a line that is not an object: ${JSON.stringify(value)}`,
+      200,
+      'bad_response',
+    );
+  }
+  const chunk = value as OllamaChunk;
+  if (chunk.error !== undefined) {
+    throw new ChatwireError(String(chunk.error), 200, 'stream_error');
+  }
+  const message = chunk.message ?? {};
+  if (typeof message.thinking === 'string' && message.thinking !== '') {
+    firstToken();
+    yield { type: 'thinking', text: message.thinking };
+  }
+  if (typeof message.content === 'string' && message.content !== '') {
+    firstToken();
+    yield { type: 'text', text: message.content };
+  }
+  if (Array.isArray(message.tool_calls) && message.tool_calls.length > 0) {
+    yield { type: 'tool_calls', toolCalls: message.tool_calls };
+  }
+  if (chunk.done === true) {
+    yield {
+      type: 'done',
+      stats: statsOf(chunk, ttftMs()),
+      ...(chunk.done_reason !== undefined && { doneReason: chunk.done_reason }),
+      ...(chunk.model !== undefined && { model: chunk.model }),
+    };
+  }
+}
+
+/** The fields of an Ollama /api/chat chunk the client reads; durations are nanoseconds. */
+export interface OllamaChunk {
+  model?: string;
+  message?: { content?: unknown; thinking?: unknown; tool_calls?: unknown };
+  done?: boolean;
+  done_reason?: string;
+  total_duration?: number;
+  prompt_eval_count?: number;
+  eval_count?: number;
+  eval_duration?: number;
+  error?: unknown;
+}
+
+export function statsOf(chunk: OllamaChunk, ttftMs?: number): ChatStats {
+  const completionTokens = chunk.eval_count ?? 0;
+  const evalSeconds = (chunk.eval_duration ?? 0) / 1e9;
+  return {
+    promptTokens: chunk.prompt_eval_count ?? 0,
+    completionTokens,
+    totalDurationMs: (chunk.total_duration ?? 0) / 1e6,
+    ...(ttftMs !== undefined && { ttftMs }),
+    tokensPerSecond: evalSeconds > 0 ? completionTokens / evalSeconds : 0,
+  };
+}
+
+function truncated(): ChatwireError {
+  return new ChatwireError('the stream ended without its final done line', 200, 'truncated');
+}
+
+function now(): number {
+  return globalThis.performance?.now() ?? Date.now();
+}

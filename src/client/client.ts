@@ -1,0 +1,233 @@
+import { ChatStream, type OllamaChunk, statsOf } from './chat-stream.js';
+import { ChatwireError, errorFromResponse } from './errors.js';
+import type {
+  ChatReply,
+  ChatRequest,
+  Conversation,
+  ConversationMessage,
+  ConversationPage,
+  ConversationWithMessages,
+  Persona,
+} from './types.js';
+
+export interface ClientOptions {
+  /** Where chatwire listens, e.g. 'http://127.0.0.1:8080' (a path prefix is kept). */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer …`, for a gateway behind an authenticating proxy. */
+  apiKey?: string;
+  /** Defaults to the global fetch; pass one to add headers, retries or a test transport. */
+  fetch?: typeof fetch;
+}
+
+export interface MessageInput {
+  content: string;
+  signal?: AbortSignal;
+}
+
+export interface ChatwireClient {
+  chat: {
+    /** Streams the reply; nothing is sent until the result is iterated (or `.text()` is called). */
+    stream(request: ChatRequest): ChatStream;
+    send(request: ChatRequest): Promise<ChatReply>;
+  };
+  conversations: {
+    create(input?: { persona?: string; title?: string; signal?: AbortSignal }): Promise<Conversation>;
+    list(input?: { limit?: number; cursor?: string; signal?: AbortSignal }): Promise<ConversationPage>;
+    get(id: string, input?: { signal?: AbortSignal }): Promise<ConversationWithMessages>;
+    rename(id: string, title: string, input?: { signal?: AbortSignal }): Promise<Conversation>;
+    delete(id: string, input?: { signal?: AbortSignal }): Promise<void>;
+    /** Adds a user message and streams the assistant's reply. */
+    stream(id: string, input: MessageInput): ChatStream;
+    send(id: string, input: MessageInput): Promise<ChatReply>;
+  };
+  personas: {
+    list(input?: { signal?: AbortSignal }): Promise<Persona[]>;
+  };
+}
+
+export function createClient(options: ClientOptions): ChatwireClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  // Called through a closure: a browser's fetch throws "Illegal invocation" when called as a method of another object.
+  const doFetch = options.fetch ?? ((...args: Parameters<typeof fetch>) => globalThis.fetch(...args));
+
+  async function request(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json, application/x-ndjson' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
+    let response: Response;
+    try {
+      response = await doFetch(`${baseUrl}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+        ...(signal && { signal }),
+      });
+    } catch (error) {
+      // An abort stays the caller's own abort reason, as with fetch; anything else never reached chatwire.
+      if (signal?.aborted) throw signal.reason ?? error;
+      throw new ChatwireError(
+        `cannot reach chatwire at ${baseUrl}: ${(error as Error).message}`,
+        0,
+        'network_error',
+        { cause: error },
+      );
+    }
+    return response;
+  }
+
+  async function json<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const response = await request(method, path, body, signal);
+    if (!response.ok) throw await errorFromResponse(response);
+    try {
+      return (await response.json()) as T;
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason ?? error;
+      throw new ChatwireError(`chatwire sent a body that is not JSON`, response.status, 'bad_response', {
+        cause: error,
+      });
+    }
+  }
+
+  function chatBody({ signal: _signal, ...request }: ChatRequest, stream: boolean) {
+    return { ...request, stream };
+  }
+
+  async function reply(
+    method: string,
+    path: string,
+    body: unknown,
+    signal?: AbortSignal,
+  ): Promise<ChatReply> {
+    const chunk = await json<OllamaChunk & { message?: { content?: string; thinking?: string } }>(
+      method,
+      path,
+      body,
+      signal,
+    );
+    if (chunk.error !== undefined) throw new ChatwireError(String(chunk.error), 200, 'stream_error');
+    if (chunk.done !== true) throw new ChatwireError('the reply ended without done:true', 200, 'truncated');
+    const message = chunk.message ?? {};
+    return {
+      text: typeof message.content === 'string' ? message.content : '',
+      ...(typeof message.thinking === 'string' && message.thinking !== '' && { thinking: message.thinking }),
+      ...(Array.isArray(message.tool_calls) &&
+        message.tool_calls.length > 0 && { toolCalls: message.tool_calls }),
+      stats: statsOf(chunk),
+      ...(chunk.done_reason !== undefined && { doneReason: chunk.done_reason }),
+      ...(chunk.model !== undefined && { model: chunk.model }),
+    };
+  }
+
+  const conversationPath = (id: string) => `/v1/conversations/${encodeURIComponent(id)}`;
+
+  return {
+    chat: {
+      stream: (input) =>
+        new ChatStream(() => request('POST', '/v1/chat', chatBody(input, true), input.signal)),
+      send: (input) => reply('POST', '/v1/chat', chatBody(input, false), input.signal),
+    },
+    conversations: {
+      async create({ signal, ...input } = {}) {
+        return toConversation(await json<ConversationJson>('POST', '/v1/conversations', input, signal));
+      },
+      async list({ limit, cursor, signal } = {}) {
+        const query = new URLSearchParams();
+        if (limit !== undefined) query.set('limit', String(limit));
+        if (cursor !== undefined) query.set('cursor', cursor);
+        const search = `${query}` === '' ? '' : `?${query}`;
+        const page = await json<{ conversations: ConversationJson[]; next_cursor: string | null }>(
+          'GET',
+          `/v1/conversations${search}`,
+          undefined,
+          signal,
+        );
+        return {
+          conversations: page.conversations.map(toConversation),
+          nextCursor: page.next_cursor ?? null,
+        };
+      },
+      async get(id, { signal } = {}) {
+        const body = await json<ConversationJson & { messages: MessageJson[] }>(
+          'GET',
+          conversationPath(id),
+          undefined,
+          signal,
+        );
+        return { ...toConversation(body), messages: body.messages.map(toMessage) };
+      },
+      async rename(id, title, { signal } = {}) {
+        return toConversation(await json<ConversationJson>('PATCH', conversationPath(id), { title }, signal));
+      },
+      async delete(id, { signal } = {}) {
+        const response = await request('DELETE', conversationPath(id), undefined, signal);
+        if (!response.ok) throw await errorFromResponse(response);
+      },
+      stream: (id, { content, signal }) =>
+        new ChatStream(() =>
+          request('POST', `${conversationPath(id)}/messages`, { content, stream: true }, signal),
+        ),
+      send: (id, { content, signal }) =>
+        reply('POST', `${conversationPath(id)}/messages`, { content, stream: false }, signal),
+    },
+    personas: {
+      async list({ signal } = {}) {
+        return (await json<{ personas: Persona[] }>('GET', '/v1/personas', undefined, signal)).personas;
+      },
+    },
+  };
+}
+
+interface ConversationJson {
+  id: string;
+  persona: string;
+  title: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+interface MessageJson {
+  id: string;
+  seq: number;
+  role: ConversationMessage['role'];
+  content: string;
+  status: ConversationMessage['status'];
+  error: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  ttft_ms: number | null;
+  duration_ms: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+function toConversation(body: ConversationJson): Conversation {
+  return {
+    id: body.id,
+    persona: body.persona,
+    title: body.title,
+    createdAt: body.created_at,
+    updatedAt: body.updated_at,
+  };
+}
+
+function toMessage(body: MessageJson): ConversationMessage {
+  return {
+    id: body.id,
+    seq: body.seq,
+    role: body.role,
+    content: body.content,
+    status: body.status,
+    error: body.error,
+    promptTokens: body.prompt_tokens,
+    completionTokens: body.completion_tokens,
+    ttftMs: body.ttft_ms,
+    durationMs: body.duration_ms,
+    createdAt: body.created_at,
+    updatedAt: body.updated_at,
+  };
+}
