@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { VERSION } from '../version.js';
+import { registerChatCommand } from './chat-command.js';
+import { registerDoctorCommand } from './doctor-command.js';
+import { registerModelsCommand } from './models-command.js';
 import { serve } from './serve.js';
 
 const program = new Command('chatwire').description('Streaming chat gateway for local LLMs').version(VERSION);
@@ -16,6 +19,10 @@ program
       ...(options.port !== undefined && { port: options.port }),
     });
   });
+
+registerChatCommand(program);
+registerModelsCommand(program);
+registerDoctorCommand(program);
 
 function parsePort(value: string): number {
   const port = Number(value);

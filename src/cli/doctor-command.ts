@@ -1,0 +1,141 @@
+import type { Command } from 'commander';
+import { type Config, ConfigError, loadConfig } from '../config/config.js';
+import { isGatewayError } from '../contracts/gateway-error.js';
+import { openConversationStore } from '../storage/open-conversation-store.js';
+import type { ChatUpstream } from '../upstream/chat-upstream.js';
+import { createUpstream } from '../upstream/create-upstream.js';
+import { runCommand } from './cli-support.js';
+
+/** `chatwire doctor`: checks what `chatwire serve` needs, with this environment, and says how to fix each. */
+export function registerDoctorCommand(program: Command): void {
+  program
+    .command('doctor')
+    .description(
+      'check the configuration, the upstream, the model and the database (same environment as serve)',
+    )
+    .action(async () => {
+      await runCommand(() => doctor());
+    });
+}
+
+interface Report {
+  ok(what: string): void;
+  fail(what: string, fix?: string): void;
+  failures: number;
+}
+
+function report(write: (line: string) => void): Report {
+  const state: Report = {
+    failures: 0,
+    ok: (what) => write(`ok    ${what}`),
+    fail: (what, fix) => {
+      state.failures++;
+      write(`FAIL  ${what}`);
+      if (fix !== undefined) write(`      fix: ${fix}`);
+    },
+  };
+  return state;
+}
+
+export async function doctor(
+  env: Record<string, string | undefined> = process.env,
+  write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): Promise<number> {
+  const checks = report(write);
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    checks.fail(
+      `configuration: ${error.message}`,
+      'correct the variable named above (see "Configuration" in the README)',
+    );
+    return 1;
+  }
+  checks.ok(`configuration loads (upstream ${config.upstream.kind} at ${config.upstream.baseUrl})`);
+
+  const upstream = createUpstream(config);
+  try {
+    const reachable = await checkUpstream(upstream, config, checks);
+    if (reachable) await checkModels(upstream, config, checks);
+  } finally {
+    await upstream.close().catch(() => {});
+  }
+  await checkDatabase(config, checks);
+  write(checks.failures === 0 ? 'all checks passed' : `${checks.failures} check(s) failed`);
+  return checks.failures === 0 ? 0 : 1;
+}
+
+async function checkUpstream(upstream: ChatUpstream, config: Config, checks: Report): Promise<boolean> {
+  const timeoutMs = config.timeouts.connectMs;
+  try {
+    const version = await upstream.version(AbortSignal.timeout(timeoutMs));
+    checks.ok(`upstream ${upstream.label} ${version} answers at ${upstream.baseUrl}`);
+    return true;
+  } catch (error) {
+    const reason = isGatewayError(error)
+      ? error.message
+      : error instanceof Error && error.name === 'TimeoutError'
+        ? `no answer within ${timeoutMs} ms`
+        : String((error as Error)?.message ?? error);
+    checks.fail(
+      `upstream ${upstream.label} at ${upstream.baseUrl}: ${reason}`,
+      config.upstream.kind === 'ollama'
+        ? 'is "ollama serve" running? set OLLAMA_HOST'
+        : 'is the server running? set CHATWIRE_UPSTREAM_URL (and CHATWIRE_UPSTREAM_API_KEY if it needs one)',
+    );
+    return false;
+  }
+}
+
+async function checkModels(upstream: ChatUpstream, config: Config, checks: Report): Promise<void> {
+  let served: string[];
+  try {
+    served = (await upstream.models(AbortSignal.timeout(config.timeouts.connectMs))).map((model) => model.id);
+  } catch (error) {
+    checks.fail(`listing the upstream's models: ${(error as Error)?.message ?? String(error)}`);
+    return;
+  }
+  const wanted = [...new Set([config.persona.model, ...config.personas.map((persona) => persona.model)])];
+  const canonical = (name: string) => (config.upstream.kind === 'ollama' ? ollamaCanonical(name) : name);
+  const available = new Set(served.map(canonical));
+  for (const model of wanted) {
+    if (available.has(canonical(model))) checks.ok(`model ${model} is served by the upstream`);
+    else
+      checks.fail(
+        `model ${model} is not among the upstream's models (${served.join(', ') || 'none'})`,
+        config.upstream.kind === 'ollama'
+          ? `ollama pull ${model}, or set CHATWIRE_MODEL to one of the models listed`
+          : 'set CHATWIRE_MODEL to one of the models listed',
+      );
+  }
+}
+
+/** Ollama resolves a bare name to its ':latest' tag and compares names case-insensitively. */
+function ollamaCanonical(name: string): string {
+  const tagged = name.lastIndexOf(':') > name.lastIndexOf('/');
+  return (tagged ? name : `${name}:latest`).toLowerCase();
+}
+
+async function checkDatabase(config: Config, checks: Report): Promise<void> {
+  const { databaseUrl, dataDir } = config.storage;
+  const where =
+    databaseUrl === 'sqlite::memory:'
+      ? 'SQLite in memory'
+      : databaseUrl
+        ? 'PostgreSQL from DATABASE_URL'
+        : `SQLite in ${dataDir}`;
+  try {
+    const store = await openConversationStore(config.storage);
+    await store.close();
+    checks.ok(`database opens (${where})`);
+  } catch (error) {
+    checks.fail(
+      `database: ${(error as Error)?.message ?? String(error)}`,
+      config.storage.databaseUrl
+        ? 'check DATABASE_URL and that the database server is running'
+        : 'make CHATWIRE_DATA_DIR a writable folder',
+    );
+  }
+}
