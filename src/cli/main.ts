@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
+import { CONFIG_VARIABLES } from '../config/config.js';
 import { VERSION } from '../version.js';
 import { registerChatCommand } from './chat-command.js';
 import { registerDoctorCommand } from './doctor-command.js';
@@ -8,21 +9,36 @@ import { serve } from './serve.js';
 
 const program = new Command('chatwire').description('Streaming chat gateway for local LLMs').version(VERSION);
 
-program
+const serveCommand = program
   .command('serve')
-  .description('run the gateway (configured by CHATWIRE_* environment variables; see the README)')
-  .option('-H, --host <host>', 'address to listen on (overrides CHATWIRE_HOST)')
-  .option('-p, --port <port>', 'port to listen on (overrides CHATWIRE_PORT)', parsePort)
-  .action(async (options: { host?: string; port?: number }) => {
-    await serve({
-      ...(options.host !== undefined && { host: options.host }),
-      ...(options.port !== undefined && { port: options.port }),
-    });
-  });
-
-registerChatCommand(program);
-registerModelsCommand(program);
-registerDoctorCommand(program);
+  .description('run the gateway; every configuration variable (see the README) is also a flag, e.g. --model')
+  .option('-H, --host <host>', 'address to listen on (CHATWIRE_HOST)')
+  .option('-p, --port <port>', 'port to listen on (CHATWIRE_PORT)', parsePort);
+// One flag per variable: CHATWIRE_FIRST_TOKEN_TIMEOUT_MS → --first-token-timeout-ms, OLLAMA_HOST → --ollama-host.
+const flagVariables = new Map<string, string>([
+  ['host', 'CHATWIRE_HOST'],
+  ['port', 'CHATWIRE_PORT'],
+]);
+for (const variable of CONFIG_VARIABLES) {
+  const flag = variable
+    .replace(/^CHATWIRE_/, '')
+    .toLowerCase()
+    .replaceAll('_', '-');
+  if (flag === 'host' || flag === 'port') continue;
+  serveCommand.option(`--${flag} <value>`, variable);
+  flagVariables.set(
+    flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase()),
+    variable,
+  );
+}
+serveCommand.action(async (options: Record<string, string | number>) => {
+  const flags: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options)) {
+    const variable = flagVariables.get(key);
+    if (variable !== undefined) flags[variable] = String(value);
+  }
+  await serve(flags);
+});
 
 function parsePort(value: string): number {
   const port = Number(value);

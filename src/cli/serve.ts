@@ -2,12 +2,16 @@ import { pino } from 'pino';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { isGatewayError } from '../contracts/gateway-error.js';
 import { buildGateway } from '../server/build-gateway.js';
+import type { ChatUpstream } from '../upstream/chat-upstream.js';
 
-/** `chatwire serve`: listen, say where and what upstream answers, and shut down gracefully on SIGTERM/SIGINT. */
-export async function serve(overrides: Partial<Pick<Config, 'host' | 'port'>> = {}): Promise<void> {
+/**
+ * `chatwire serve`: listen, say where and what upstream answers, and shut down gracefully on SIGTERM/SIGINT.
+ * `flags` are configuration variables given on the command line; they win over the environment.
+ */
+export async function serve(flags: Record<string, string> = {}): Promise<void> {
   let config: Config;
   try {
-    config = { ...loadConfig(), ...overrides };
+    config = loadConfig({ ...process.env, ...flags });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`chatwire: ${error.message}\n`);
@@ -20,7 +24,7 @@ export async function serve(overrides: Partial<Pick<Config, 'host' | 'port'>> = 
     { address, upstream: config.upstream.baseUrl, model: config.persona.model },
     `listening on ${address}`,
   );
-  logger.info(await describeUpstream(gateway.upstream, config.timeouts.connectMs));
+  logger.info(await describeUpstream(gateway.upstream, config.upstream.kind, config.timeouts.connectMs));
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -42,15 +46,15 @@ export async function serve(overrides: Partial<Pick<Config, 'host' | 'port'>> = 
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-async function describeUpstream(
-  upstream: { label: string; baseUrl: string; version(signal: AbortSignal): Promise<string> },
-  timeoutMs: number,
-): Promise<string> {
+async function describeUpstream(upstream: ChatUpstream, kind: Config['upstream']['kind'], timeoutMs: number) {
   try {
     const version = await upstream.version(AbortSignal.timeout(timeoutMs));
-    return `upstream ${upstream.label} ${version} at ${upstream.baseUrl} is reachable`;
+    const models = (await upstream.models(AbortSignal.timeout(timeoutMs))).map((model) => model.id);
+    const shown = models.length > 10 ? `${models.slice(0, 10).join(', ')}, …` : models.join(', ') || 'none';
+    return `upstream ${upstream.label} ${version} at ${upstream.baseUrl} is reachable; models: ${shown}`;
   } catch (error) {
     const reason = isGatewayError(error) ? error.message : `no answer within ${timeoutMs} ms`;
-    return `upstream unreachable: ${reason} (chat requests get 503 until it is up)`;
+    const hint = kind === 'ollama' ? ' Is "ollama serve" running? Set OLLAMA_HOST if it is elsewhere.' : '';
+    return `upstream unreachable: ${reason} (chat requests get 503 until it is up).${hint}`;
   }
 }

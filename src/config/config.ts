@@ -39,6 +39,9 @@ const envSchema = z.object({
   CHATWIRE_CONFIG_FILE: z.string().optional(),
 });
 
+/** Every variable the configuration reads, for `chatwire serve`'s flags and the README's table. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as Array<keyof typeof envSchema.shape>;
+
 export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful assistant.';
 
 export interface Persona {

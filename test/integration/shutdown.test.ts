@@ -78,4 +78,30 @@ describe('SIGTERM', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(/CHATWIRE_IDLE_TIMEOUT_MS="soon"/);
   }, 20_000);
+
+  it('takes every configuration variable as a flag, and says which models the upstream has', async () => {
+    child = await startChild({ OLLAMA_HOST: 'http://127.0.0.1:1', CHATWIRE_MODEL: 'from-env' }, [
+      '--ollama-host',
+      sim.url,
+      '--model',
+      'llama3.2',
+      '--first-token-timeout-ms',
+      '1234',
+    ]);
+    const upstreamLine = await child.logLine(/^upstream /);
+    expect(upstreamLine.msg).toMatch(/is reachable; models: qwen2\.5:7b, llama3\.2:latest/);
+    const info = (await (await fetch(`${child.url}/info`)).json()) as {
+      model: string;
+      upstream: { url: string };
+    };
+    expect(info).toMatchObject({ model: 'llama3.2', upstream: { url: sim.url } });
+  }, 20_000);
+
+  it('says how to fix an unreachable Ollama', async () => {
+    child = await startChild({ OLLAMA_HOST: 'http://127.0.0.1:1' });
+    const upstreamLine = await child.logLine(/^upstream /);
+    expect(upstreamLine.msg).toMatch(
+      /^upstream unreachable: cannot connect to Ollama .* Is "ollama serve" running\?/,
+    );
+  }, 20_000);
 });

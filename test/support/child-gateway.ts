@@ -15,8 +15,8 @@ export interface Child {
 }
 
 /** chatwire as users run it: `chatwire serve` in its own process, configured by the environment. */
-export async function startChild(env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+export async function startChild(env: Record<string, string>, args: string[] = []): Promise<Child> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...args], {
     cwd: root,
     env: {
       ...process.env,
