@@ -40,6 +40,10 @@ serveCommand.action(async (options: Record<string, string | number>) => {
   await serve(flags);
 });
 
+registerChatCommand(program);
+registerModelsCommand(program);
+registerDoctorCommand(program);
+
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
