@@ -1,12 +1,12 @@
 // An in-process Ollama look-alike for tests: reproduces the wire protocol of /api/chat (NDJSON framing, delayed
 // headers, Go JSON encoding, error envelopes, disconnect handling) plus the liveness/listing endpoints, with
 // knobs for the failures a gateway has to survive. See /work/shared/reference/ollama-protocol.md §8.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { type ChatJob, runChat } from './simulator-chat.js';
 import { ChatExchange, JSON_TYPE } from './simulator-exchange.js';
 import { chatTypeError, type GoDecoded, goDecode } from './simulator-go-decode.js';
+import { SimulatorServer } from './simulator-server.js';
 import { goJson, type MetricName, nowNs, rfc3339Nano, tagEntry } from './simulator-wire.js';
 
 export interface SimToolCall {
@@ -109,24 +109,6 @@ export interface OllamaSimulator {
 const DEFAULT_MODELS = ['qwen2.5:7b', 'llama3.2'];
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 
-/** Items not yet taken are kept, so a test can ask for "the next one" after it already happened. */
-class Mailbox<T> {
-  private items: T[] = [];
-  private waiters: Array<(item: T) => void> = [];
-  put(item: T): void {
-    const waiter = this.waiters.shift();
-    if (waiter) waiter(item);
-    else this.items.push(item);
-  }
-  take(): Promise<T> {
-    if (this.items.length > 0) return Promise.resolve(this.items.shift() as T);
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-  clear(): void {
-    this.items = [];
-  }
-}
-
 /** Ollama resolves a bare name to its ':latest' tag and compares names case-insensitively. */
 function canonicalModel(name: string): string {
   const tagged = name.lastIndexOf(':') > name.lastIndexOf('/');
@@ -142,83 +124,17 @@ function promptTokens(body: Record<string, unknown>): number {
   return Math.max(1, Math.ceil(chars / 4) + 4 * messages.length);
 }
 
-class Simulator implements OllamaSimulator {
-  url = '';
-  port = 0;
-  models: string[];
-  requests: RecordedRequest[] = [];
-  aborts: SimAbort[] = [];
-  sent: Buffer[] = [];
-  private behaviour: SimBehaviour = {};
-  private readonly abortBox = new Mailbox<SimAbort>();
-  private readonly requestBox = new Mailbox<RecordedRequest>();
-  private active = 0;
-  // Responses still in flight from before a reset() must not write into the fresh arrays.
-  private epoch = 0;
-  private readonly sockets = new Set<Socket>();
+class Simulator extends SimulatorServer<SimBehaviour> implements OllamaSimulator {
   private readonly startedNs = nowNs();
-  private readonly server = createServer((req, res) => {
-    this.handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': TEXT_TYPE });
-      res.end(`simulator bug: ${String(err)}`);
-    });
-  });
 
   constructor(
     private readonly version: string,
     models: string[],
   ) {
-    this.models = [...models];
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
+    super(models);
   }
 
-  listen(): Promise<this> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => {
-        this.port = (this.server.address() as AddressInfo).port;
-        this.url = `http://127.0.0.1:${this.port}`;
-        resolve(this);
-      });
-    });
-  }
-
-  behave(b: SimBehaviour): void {
-    this.behaviour = { ...b };
-  }
-
-  reset(): void {
-    this.behaviour = {};
-    this.epoch++;
-    this.requests.length = 0;
-    this.aborts.length = 0;
-    this.sent.length = 0;
-    this.abortBox.clear();
-    this.requestBox.clear();
-  }
-
-  nextAbort(): Promise<SimAbort> {
-    return this.abortBox.take();
-  }
-
-  nextRequest(): Promise<RecordedRequest> {
-    return this.requestBox.take();
-  }
-
-  activeStreams(): number {
-    return this.active;
-  }
-
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     try {
       for await (const chunk of req) chunks.push(chunk as Buffer);

@@ -2,13 +2,13 @@
 // share: SSE framing of /v1/chat/completions with headers out before the first token, tool calls in fragments,
 // the usage chunk, OpenAI error envelopes, and knobs for the failures a gateway has to survive. Same API shape as
 // ollama-simulator.ts. See /work/shared/reference/ollama-protocol.md §5.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { RecordedRequest, SimAbort } from './ollama-simulator.js';
 import { type CompletionJob, errorEnvelope, runCompletion } from './openai-simulator-chat.js';
 import { JSON_TYPE, SseExchange } from './openai-simulator-exchange.js';
 import { checkApiKey, modelNotFound, type Rejection, validateChat } from './openai-simulator-request.js';
+import { SimulatorServer } from './simulator-server.js';
 
 export type { RecordedRequest, SimAbort } from './ollama-simulator.js';
 
@@ -104,98 +104,14 @@ const DEFAULT_MODELS = ['gpt-4o-mini', 'qwen2.5-7b-instruct'];
 const CHAT_PATH = '/v1/chat/completions';
 const MODELS_PATH = '/v1/models';
 
-/** Items not yet taken are kept, so a test can ask for "the next one" after it already happened. */
-class Mailbox<T> {
-  private items: T[] = [];
-  private waiters: Array<(item: T) => void> = [];
-  put(item: T): void {
-    const waiter = this.waiters.shift();
-    if (waiter) waiter(item);
-    else this.items.push(item);
-  }
-  take(): Promise<T> {
-    if (this.items.length > 0) return Promise.resolve(this.items.shift() as T);
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-  clear(): void {
-    this.items = [];
-  }
-}
-
-class Simulator implements OpenAiSimulator {
-  url = '';
-  port = 0;
-  models: string[];
-  requests: RecordedRequest[] = [];
-  aborts: SimAbort[] = [];
-  sent: Buffer[] = [];
-  private behaviour: OpenAiSimBehaviour = {};
-  private readonly abortBox = new Mailbox<SimAbort>();
-  private readonly requestBox = new Mailbox<RecordedRequest>();
-  private active = 0;
-  // Responses still in flight from before a reset() must not write into the fresh arrays.
-  private epoch = 0;
-  private readonly sockets = new Set<Socket>();
+class Simulator extends SimulatorServer<OpenAiSimBehaviour> implements OpenAiSimulator {
   private readonly startedAt = Math.floor(Date.now() / 1000);
-  private readonly server = createServer((req, res) => {
-    this.handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
-      res.end(`simulator bug: ${String(err)}`);
-    });
-  });
 
   constructor(models: string[]) {
-    this.models = [...models];
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
+    super(models);
   }
 
-  listen(): Promise<this> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => {
-        this.port = (this.server.address() as AddressInfo).port;
-        this.url = `http://127.0.0.1:${this.port}`;
-        resolve(this);
-      });
-    });
-  }
-
-  behave(b: OpenAiSimBehaviour): void {
-    this.behaviour = { ...b };
-  }
-
-  reset(): void {
-    this.behaviour = {};
-    this.epoch++;
-    this.requests.length = 0;
-    this.aborts.length = 0;
-    this.sent.length = 0;
-    this.abortBox.clear();
-    this.requestBox.clear();
-  }
-
-  nextAbort(): Promise<SimAbort> {
-    return this.abortBox.take();
-  }
-
-  nextRequest(): Promise<RecordedRequest> {
-    return this.requestBox.take();
-  }
-
-  activeStreams(): number {
-    return this.active;
-  }
-
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     try {
       for await (const chunk of req) chunks.push(chunk as Buffer);
