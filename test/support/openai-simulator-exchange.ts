@@ -2,7 +2,7 @@
 // timing and client-disconnect detection, so the script in openai-simulator-chat.ts stays a plain sequence of
 // awaits. The OpenAI-style counterpart of simulator-exchange.ts.
 import type { ServerResponse } from 'node:http';
-import type { SimAbort } from './ollama-simulator.js';
+import { type ExchangeHooks, ExchangeLifecycle } from './exchange-lifecycle.js';
 import type { OpenAiSimBehaviour } from './openai-simulator.js';
 import { splitPoints } from './simulator-wire.js';
 
@@ -13,12 +13,6 @@ export interface SseExchangeOptions {
   writeMode: SseWriteMode;
   lineEnding: LineEnding;
   keepAliveComments: boolean;
-}
-
-export interface ExchangeHooks {
-  onBytes(bytes: Buffer): void;
-  onClientGone(phase: SimAbort['phase'], status: number): void;
-  onSettled(): void;
 }
 
 const SSE_HEADERS = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' };
@@ -39,63 +33,15 @@ export function sseSplitPoints(event: Buffer, lineEnding: LineEnding): [number, 
   return [first, crlf];
 }
 
-export class SseExchange {
-  closed = false;
-  /** Chunks generated so far (written or still held): decides whether a disconnect counts as a load abort. */
-  chunksProduced = 0;
-  private finished = false;
-  private settled = false;
-  private timer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
+export class SseExchange extends ExchangeLifecycle {
   private held: Buffer[] = [];
-  private readonly closedPromise: Promise<void>;
-  private resolveClosed: () => void = () => {};
 
   constructor(
-    private readonly res: ServerResponse,
+    res: ServerResponse,
     private readonly options: SseExchangeOptions,
-    private readonly hooks: ExchangeHooks,
+    hooks: ExchangeHooks,
   ) {
-    this.closedPromise = new Promise((resolve) => {
-      this.resolveClosed = resolve;
-    });
-    // 'close' also fires after a normal end; only an unfinished response means the client went away.
-    res.on('close', () => {
-      if (!this.finished && !res.writableFinished) this.clientGone();
-    });
-    if (!res.socket || res.socket.destroyed) this.clientGone();
-  }
-
-  private clientGone(): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearTimeout(this.timer);
-    this.wake?.();
-    this.resolveClosed();
-    this.hooks.onClientGone(
-      this.chunksProduced === 0 ? 'load' : 'stream',
-      this.res.headersSent ? this.res.statusCode : 499,
-    );
-    this.settle();
-  }
-
-  private settle(): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.hooks.onSettled();
-  }
-
-  /** Simulated work; cut short (timer cleared) when the client leaves so nothing keeps running for nobody. */
-  delay(ms = 0): Promise<void> {
-    if (this.closed || ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      this.timer = setTimeout(resolve, ms);
-    });
-  }
-
-  untilClosed(): Promise<void> {
-    return this.closedPromise;
+    super(res, hooks);
   }
 
   /** OpenAI-style servers commit to 200 + SSE before generating anything (unlike Ollama, which waits). */
@@ -141,7 +87,7 @@ export class SseExchange {
     if (!this.res.headersSent) this.res.writeHead(200, SSE_HEADERS);
     this.hooks.onBytes(bytes);
     const written = new Promise<void>((resolve) => this.res.write(bytes, () => resolve()));
-    return Promise.race([written, this.closedPromise]);
+    return Promise.race([written, this.untilClosed()]);
   }
 
   /** Ends the body cleanly (chunked terminator) after flushing anything held. */

@@ -1,16 +1,11 @@
 // One /api/chat response: owns write-mode framing, header timing and client-disconnect detection, so the
 // generation script in simulator-chat.ts can stay a plain sequence of awaits.
 import type { ServerResponse } from 'node:http';
-import type { SimAbort, SimBehaviour } from './ollama-simulator.js';
+import { type ExchangeHooks, ExchangeLifecycle } from './exchange-lifecycle.js';
+import type { SimBehaviour } from './ollama-simulator.js';
 import { splitPoints } from './simulator-wire.js';
 
 export type WriteMode = NonNullable<SimBehaviour['writeMode']>;
-
-export interface ExchangeHooks {
-  onBytes(bytes: Buffer): void;
-  onClientGone(phase: SimAbort['phase'], status: number): void;
-  onSettled(): void;
-}
 
 const NDJSON_HEADERS = { 'Content-Type': 'application/x-ndjson' };
 export const JSON_TYPE = 'application/json; charset=utf-8';
@@ -18,64 +13,16 @@ const SPLIT_GAP_MS = 5;
 // A typical proxy buffer size (nginx proxy_buffer_size is 4-8 KiB per buffer, several buffers per response).
 const HELD_BLOCK_BYTES = 16 * 1024;
 
-export class ChatExchange {
-  closed = false;
-  /** Chunks generated so far (written or still held): decides whether a disconnect counts as a load abort. */
-  chunksProduced = 0;
-  private finished = false;
-  private settled = false;
-  private timer: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
+export class ChatExchange extends ExchangeLifecycle {
   private held: Buffer[] = [];
   private heldBytes = 0;
-  private readonly closedPromise: Promise<void>;
-  private resolveClosed: () => void = () => {};
 
   constructor(
-    private readonly res: ServerResponse,
+    res: ServerResponse,
     private readonly writeMode: WriteMode,
-    private readonly hooks: ExchangeHooks,
+    hooks: ExchangeHooks,
   ) {
-    this.closedPromise = new Promise((resolve) => {
-      this.resolveClosed = resolve;
-    });
-    // 'close' also fires after a normal end; only an unfinished response means the client went away.
-    res.on('close', () => {
-      if (!this.finished && !res.writableFinished) this.clientGone();
-    });
-    if (!res.socket || res.socket.destroyed) this.clientGone();
-  }
-
-  private clientGone(): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearTimeout(this.timer);
-    this.wake?.();
-    this.resolveClosed();
-    this.hooks.onClientGone(
-      this.chunksProduced === 0 ? 'load' : 'stream',
-      this.res.headersSent ? this.res.statusCode : 499,
-    );
-    this.settle();
-  }
-
-  private settle(): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.hooks.onSettled();
-  }
-
-  /** Simulated work; cut short (timer cleared) when the client leaves so nothing keeps running for nobody. */
-  delay(ms = 0): Promise<void> {
-    if (this.closed || ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.wake = resolve;
-      this.timer = setTimeout(resolve, ms);
-    });
-  }
-
-  untilClosed(): Promise<void> {
-    return this.closedPromise;
+    super(res, hooks);
   }
 
   get headersSent(): boolean {
@@ -128,7 +75,7 @@ export class ChatExchange {
     if (!this.res.headersSent) this.res.writeHead(200, NDJSON_HEADERS);
     this.hooks.onBytes(bytes);
     const written = new Promise<void>((resolve) => this.res.write(bytes, () => resolve()));
-    return Promise.race([written, this.closedPromise]);
+    return Promise.race([written, this.untilClosed()]);
   }
 
   /** Ends the body cleanly (chunked terminator) after flushing anything held. */
