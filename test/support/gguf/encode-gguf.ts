@@ -114,31 +114,36 @@ function writeValue(sink: ByteSink, entry: GgufValue): void {
   switch (entry.type) {
     case 'u32':
       sink.u32(VALUE_TYPE.u32);
-      return sink.u32(entry.value);
+      sink.u32(entry.value);
+      break;
     case 'i32':
       sink.u32(VALUE_TYPE.i32);
-      return sink.i32(entry.value);
+      sink.i32(entry.value);
+      break;
     case 'f32':
       sink.u32(VALUE_TYPE.f32);
-      return sink.f32(entry.value);
+      sink.f32(entry.value);
+      break;
     case 'bool':
       sink.u32(VALUE_TYPE.bool);
-      return sink.bytes(Buffer.from([entry.value ? 1 : 0]));
+      sink.bytes(Buffer.from([entry.value ? 1 : 0]));
+      break;
     case 'string':
       sink.u32(VALUE_TYPE.string);
-      return sink.string(entry.value);
+      sink.string(entry.value);
+      break;
     case 'string[]':
       writeArrayHeader(sink, VALUE_TYPE.string, entry.value.length);
       for (const item of entry.value) sink.string(item);
-      return;
+      break;
     case 'f32[]':
       writeArrayHeader(sink, VALUE_TYPE.f32, entry.value.length);
       for (const item of entry.value) sink.f32(item);
-      return;
+      break;
     case 'i32[]':
       writeArrayHeader(sink, VALUE_TYPE.i32, entry.value.length);
       for (const item of entry.value) sink.i32(item);
-      return;
+      break;
   }
 }
 
