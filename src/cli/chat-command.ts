@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import type { ChatStream } from '../client/chat-stream.js';
 import { createClient } from '../client/client.js';
-import type { ChatStats } from '../client/types.js';
-import { CliExit, defaultUrl, describeFailure, runCommand } from './cli-support.js';
+import { API_KEY_HELP, apiKeyOf, CliExit, defaultUrl, describeFailure, runCommand } from './cli-support.js';
+import { type PrintedReply, printReply, summary } from './print-reply.js';
+import { runRepl } from './repl/run-repl.js';
 
 export interface ChatOptions {
   url: string;
@@ -11,27 +13,35 @@ export interface ChatOptions {
   json?: boolean;
 }
 
-/** `chatwire chat "prompt"`: one question to a running gateway, the reply streamed to stdout. */
+/**
+ * `chatwire chat "prompt"`: one question to a running gateway, the reply streamed to stdout.
+ * Without a prompt, in a terminal, an interactive conversation (the REPL).
+ */
 export function registerChatCommand(program: Command): void {
   program
     .command('chat')
-    .description('send one prompt to a running chatwire and stream the reply (piped stdin is appended)')
+    .description('send a prompt to a running chatwire and stream the reply; without one, in a terminal, chat')
     .argument('[prompt]', 'the prompt; piped stdin is added after a blank line')
     .option('-u, --url <url>', 'where chatwire listens (default: $CHATWIRE_URL or http://127.0.0.1:8080)')
-    .option('-k, --api-key <key>', 'sent as Authorization: Bearer <key>')
+    .option('-k, --api-key <key>', API_KEY_HELP)
     .option('-m, --model <model>', 'model to ask (must be allowed by the gateway)')
     .option('-p, --persona <name>', 'persona to use')
     .option('--json', 'print the stream events as NDJSON, one JSON object per line')
     .action(async (prompt: string | undefined, options: Omit<ChatOptions, 'url'> & { url?: string }) => {
-      const url = options.url ?? defaultUrl();
+      const resolved = { ...options, url: options.url ?? defaultUrl(), apiKey: apiKeyOf(options.apiKey) };
       await runCommand(
-        () => chat(prompt, { ...options, url }),
-        () => url,
+        () => (prompt === undefined && process.stdin.isTTY ? interactive(resolved) : chat(prompt, resolved)),
+        () => resolved.url,
       );
     });
 }
 
-const SPINNER_FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+function interactive(options: ChatOptions): Promise<number> {
+  if (options.json) {
+    throw new CliExit('--json needs a prompt: pass one (chatwire chat --json "…") or pipe one in', 2);
+  }
+  return runRepl(options);
+}
 
 export async function chat(promptArg: string | undefined, options: ChatOptions): Promise<number> {
   const controller = new AbortController();
@@ -57,63 +67,35 @@ export async function chat(promptArg: string | undefined, options: ChatOptions):
     signal: controller.signal,
   });
 
-  const spinner = options.json ? undefined : startSpinner();
   const startedAt = performance.now();
-  let lastText = '';
-  let stats: ChatStats | undefined;
-  try {
-    for await (const event of stream) {
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify(event)}\n`);
-        continue;
-      }
-      switch (event.type) {
-        case 'text':
-          spinner?.stop();
-          process.stdout.write(event.text);
-          lastText = event.text;
-          break;
-        case 'thinking':
-          spinner?.stop();
-          process.stderr.write(process.stderr.isTTY ? `\x1b[2m${event.text}\x1b[22m` : event.text);
-          break;
-        case 'tool_calls':
-          spinner?.stop();
-          process.stderr.write(`[tool calls] ${JSON.stringify(event.toolCalls)}\n`);
-          break;
-        case 'done':
-          stats = event.stats;
-          break;
-      }
-    }
-  } catch (error) {
-    spinner?.stop();
-    if (interrupted) {
-      if (!options.json && process.stdout.isTTY) process.stdout.write('\n');
-      process.stderr.write('chatwire: interrupted\n');
-      return 130;
-    }
-    if (lastText !== '' && process.stdout.isTTY) process.stdout.write('\n');
-    throw new CliExit(describeFailure(error, options.url), 1);
+  const printed = options.json ? await printJson(stream) : await printReply(stream);
+  // A terminal gets its newline; a pipe gets exactly the reply.
+  const endLine = () => {
+    if (!options.json && process.stdout.isTTY && !printed.text.endsWith('\n')) process.stdout.write('\n');
+  };
+  if (interrupted) {
+    endLine();
+    process.stderr.write('chatwire: interrupted\n');
+    return 130;
   }
-  spinner?.stop();
-  if (!options.json) {
-    // A terminal gets its newline; a pipe gets exactly the reply.
-    if (process.stdout.isTTY && !lastText.endsWith('\n')) process.stdout.write('\n');
-    if (stats) process.stderr.write(`${summary(stats, performance.now() - startedAt)}\n`);
+  if (printed.error !== undefined) {
+    if (printed.text !== '') endLine();
+    throw new CliExit(describeFailure(printed.error, options.url), 1);
+  }
+  endLine();
+  if (!options.json && printed.stats) {
+    process.stderr.write(`${summary(printed.stats, performance.now() - startedAt)}\n`);
   }
   return 0;
 }
 
-/** "42 tokens · 31.2 tokens/s · first token 180 ms · 1.6 s" */
-export function summary(stats: ChatStats, elapsedMs: number): string {
-  const parts = [
-    `${stats.completionTokens} tokens`,
-    `${stats.tokensPerSecond > 0 ? stats.tokensPerSecond.toFixed(1) : '-'} tokens/s`,
-    `first token ${stats.ttftMs !== undefined ? `${Math.round(stats.ttftMs)} ms` : '-'}`,
-    `${(elapsedMs / 1000).toFixed(1)} s`,
-  ];
-  return parts.join(' · ');
+async function printJson(stream: ChatStream): Promise<PrintedReply> {
+  try {
+    for await (const event of stream) process.stdout.write(`${JSON.stringify(event)}\n`);
+    return { text: '' };
+  } catch (error) {
+    return { text: '', error };
+  }
 }
 
 /** The argument, plus all of stdin after a blank line when stdin is piped. */
@@ -122,12 +104,6 @@ async function readPrompt(promptArg: string | undefined, signal: AbortSignal): P
   const parts = [promptArg, piped].filter((part): part is string => part !== undefined && part.trim() !== '');
   if (parts.length > 0) return parts.join('\n\n');
   if (signal.aborted) return '';
-  if (process.stdin.isTTY) {
-    throw new CliExit(
-      'the interactive mode is not available yet: pass a prompt (chatwire chat "…") or pipe one in',
-      2,
-    );
-  }
   throw new CliExit('no prompt: pass one as an argument or on stdin', 2);
 }
 
@@ -147,22 +123,4 @@ function readStdin(signal: AbortSignal): Promise<string> {
     });
     stdin.once('error', reject);
   });
-}
-
-/** A spinner on stderr until the first token, only when stderr is a terminal. */
-function startSpinner(): { stop(): void } | undefined {
-  if (!process.stderr.isTTY) return undefined;
-  let frame = 0;
-  const draw = () => process.stderr.write(`\r${SPINNER_FRAMES[frame++ % SPINNER_FRAMES.length]} waiting…`);
-  draw();
-  const timer = setInterval(draw, 80);
-  let stopped = false;
-  return {
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(timer);
-      process.stderr.write('\r\x1b[K');
-    },
-  };
 }

@@ -5,6 +5,13 @@ export function defaultUrl(): string {
   return process.env.CHATWIRE_URL || 'http://127.0.0.1:8080';
 }
 
+/** The key the client commands send as a bearer token: --api-key, else $CHATWIRE_API_KEY, else none. */
+export function apiKeyOf(flag: string | undefined): string | undefined {
+  return flag ?? (process.env.CHATWIRE_API_KEY || undefined);
+}
+
+export const API_KEY_HELP = 'sent as Authorization: Bearer <key> (default: $CHATWIRE_API_KEY)';
+
 /** Thrown by a command to end with a message on stderr and an exit code. */
 export class CliExit extends Error {
   constructor(

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ChatwireError, errorFromResponse } from '../client/errors.js';
-import { CliExit, defaultUrl, describeFailure, runCommand } from './cli-support.js';
+import { API_KEY_HELP, apiKeyOf, CliExit, defaultUrl, describeFailure, runCommand } from './cli-support.js';
 
 interface ModelList {
   data: Array<{ id: string; owned_by?: string; created?: number }>;
@@ -12,12 +12,12 @@ export function registerModelsCommand(program: Command): void {
     .command('models')
     .description('list the models a running chatwire serves')
     .option('-u, --url <url>', 'where chatwire listens (default: $CHATWIRE_URL or http://127.0.0.1:8080)')
-    .option('-k, --api-key <key>', 'sent as Authorization: Bearer <key>')
+    .option('-k, --api-key <key>', API_KEY_HELP)
     .option('--json', 'print the JSON answer as is')
     .action(async (options: { url?: string; apiKey?: string; json?: boolean }) => {
       const url = (options.url ?? defaultUrl()).replace(/\/+$/, '');
       await runCommand(async () => {
-        const body = await fetchModels(url, options.apiKey);
+        const body = await fetchModels(url, apiKeyOf(options.apiKey));
         if (options.json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
         else process.stdout.write(formatTable(body));
         return 0;

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { root } from '../support/child-gateway.js';
 import { type OllamaSimulator, startOllamaSimulator } from '../support/ollama-simulator.js';
+import { startRecordingProxy } from '../support/recording-proxy.js';
 import { closedPort, type RunningGateway, startGateway } from '../support/start-gateway.js';
 
 let sim: OllamaSimulator;
@@ -32,7 +33,7 @@ interface Run {
 function cli(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Run {
   const env: Record<string, string | undefined> = { ...process.env, ...options.env };
   // The developer's own settings must not leak into what the tests see.
-  if (!options.env?.CHATWIRE_URL) delete env.CHATWIRE_URL;
+  for (const name of ['CHATWIRE_URL', 'CHATWIRE_API_KEY']) if (!options.env?.[name]) delete env[name];
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: root,
     env,
@@ -88,6 +89,9 @@ describe('chatwire chat', { timeout: 30_000 }, () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('Hello world');
     expect(result.stderr).toMatch(/^\d+ tokens · [\d.-]+ tokens\/s · first token \d+ ms · [\d.]+ s\n$/);
+    // No spinner and no escape codes when nothing is a terminal.
+    expect(result.stderr).not.toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]|waiting/);
+    expect(result.stderr + result.stdout).not.toContain('\x1b');
     expect(userContent((await sim.nextRequest()).body)).toEqual(['hi']);
   });
 
@@ -161,6 +165,35 @@ describe('chatwire chat', { timeout: 30_000 }, () => {
     const result = await finished(cli(['chat', '--url', chatwire.url]));
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^chatwire: .*prompt/);
+  });
+});
+
+describe('the API key', { timeout: 30_000 }, () => {
+  it('is sent as a bearer token by chat and models, from --api-key or else $CHATWIRE_API_KEY', async () => {
+    const proxy = await startRecordingProxy(chatwire.url);
+    try {
+      const fromEnv = { env: { CHATWIRE_API_KEY: 'from-env' } };
+      const runs = [
+        cli(['chat', 'hi', '--url', proxy.url], fromEnv),
+        cli(['models', '--url', proxy.url], fromEnv),
+        cli(['chat', 'hi', '--url', proxy.url, '--api-key', 'from-flag'], fromEnv),
+        cli(['models', '--url', proxy.url, '-k', 'from-flag'], fromEnv),
+        cli(['chat', 'hi', '--url', proxy.url]),
+      ];
+      for (const run of runs) expect((await finished(run)).code).toBe(0);
+      const sent = proxy.requests.map(({ path, authorization }) => `${path} ${authorization}`).sort();
+      expect(sent).toEqual(
+        [
+          '/v1/chat Bearer from-env',
+          '/v1/models Bearer from-env',
+          '/v1/chat Bearer from-flag',
+          '/v1/models Bearer from-flag',
+          '/v1/chat undefined',
+        ].sort(),
+      );
+    } finally {
+      await proxy.close();
+    }
   });
 });
 
