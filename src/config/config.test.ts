@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_SYSTEM_PROMPT, loadConfig } from './config.js';
@@ -96,5 +96,53 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CHATWIRE_SYSTEM_PROMPT_FILE: join(dir, 'missing.txt') })).toThrow(
       /CHATWIRE_SYSTEM_PROMPT_FILE/,
     );
+  });
+
+  it('reads the embedded engine, naming the model after its reference', () => {
+    const config = loadConfig({ CHATWIRE_ENGINE: 'embedded' });
+    expect(config.upstream).toEqual({
+      kind: 'embedded',
+      baseUrl: 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M',
+    });
+    expect(config.persona.model).toBe('qwen2.5-0.5b-instruct:q4_k_m');
+    expect(config.allowedModels).toEqual(['qwen2.5-0.5b-instruct:q4_k_m']);
+    expect(config.embedded).toMatchObject({
+      threads: availableParallelism(),
+      parallel: 2,
+      maxQueue: 64,
+      contextLength: 4096,
+      gpu: 'auto',
+      pull: false,
+      hfEndpoint: 'https://huggingface.co',
+    });
+    expect(config.embedded.modelsDir).toMatch(/chatwire[/\\]models$/);
+  });
+
+  it('takes the embedded model from a file, CHATWIRE_MODEL renaming it', () => {
+    const fromFile = loadConfig({
+      CHATWIRE_UPSTREAM_KIND: 'embedded',
+      CHATWIRE_MODEL_FILE: '/models/Tiny-Chat.gguf',
+    });
+    expect(fromFile.persona.model).toBe('tiny-chat');
+    const renamed = loadConfig({
+      CHATWIRE_ENGINE: 'embedded',
+      CHATWIRE_MODEL_FILE: '/models/Tiny-Chat.gguf',
+      CHATWIRE_MODEL: 'tiny',
+      CHATWIRE_GPU: 'false',
+      HF_ENDPOINT: 'http://127.0.0.1:9/',
+    });
+    expect(renamed.persona.model).toBe('tiny');
+    expect(renamed.embedded).toMatchObject({
+      modelName: 'tiny',
+      gpu: false,
+      hfEndpoint: 'http://127.0.0.1:9',
+    });
+  });
+
+  it('refuses CHATWIRE_ENGINE and CHATWIRE_UPSTREAM_KIND that disagree, and a bad model reference', () => {
+    expect(() => loadConfig({ CHATWIRE_ENGINE: 'embedded', CHATWIRE_UPSTREAM_KIND: 'ollama' })).toThrow(
+      /disagree/,
+    );
+    expect(() => loadConfig({ CHATWIRE_MODEL_FILE: 'hf:nobody' })).toThrow(/CHATWIRE_MODEL_FILE/);
   });
 });

@@ -1,13 +1,23 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import {
+  defaultModelsDir,
+  parseModelReference,
+  servedModelName,
+} from '../upstream/embedded/model-reference.js';
 import { ConfigError } from './config-error.js';
 import { formatBaseUrl, parseOllamaHost } from './parse-ollama-host.js';
 import { readPersonaFile } from './persona-file.js';
 
+/** The embedded engine's model unless CHATWIRE_MODEL_FILE names another: small, instruct-tuned, ChatML. */
+export const DEFAULT_EMBEDDED_MODEL = 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M';
+
 /** Each variable with its default and its meaning; the README's configuration table mirrors this list. */
 const envSchema = z.object({
   OLLAMA_HOST: z.string().default('http://127.0.0.1:11434'),
-  CHATWIRE_UPSTREAM_KIND: z.enum(['ollama', 'openai']).default('ollama'),
+  CHATWIRE_ENGINE: z.enum(['ollama', 'openai', 'embedded']).optional(),
+  CHATWIRE_UPSTREAM_KIND: z.enum(['ollama', 'openai', 'embedded']).optional(),
   CHATWIRE_UPSTREAM_URL: z.string().optional(),
   CHATWIRE_UPSTREAM_API_KEY: z.string().optional(),
   CHATWIRE_SSE_KEEPALIVE_MS: z.coerce.number().int().min(0).default(15_000),
@@ -37,6 +47,15 @@ const envSchema = z.object({
   CHATWIRE_DATA_DIR: z.string().min(1).default('./data'),
   CHATWIRE_CONTEXT_TOKENS: z.coerce.number().int().min(256).default(8192),
   CHATWIRE_CONFIG_FILE: z.string().optional(),
+  CHATWIRE_MODEL_FILE: z.string().min(1).default(DEFAULT_EMBEDDED_MODEL),
+  CHATWIRE_MODELS_DIR: z.string().min(1).optional(),
+  CHATWIRE_PULL: z.stringbool().default(false),
+  CHATWIRE_HF_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  CHATWIRE_THREADS: z.coerce.number().int().min(1).optional(),
+  CHATWIRE_PARALLEL: z.coerce.number().int().min(1).max(64).default(2),
+  CHATWIRE_MAX_QUEUE: z.coerce.number().int().min(0).default(64),
+  CHATWIRE_CONTEXT_LENGTH: z.coerce.number().int().min(256).default(4096),
+  CHATWIRE_GPU: z.enum(['auto', 'false', 'cuda', 'vulkan', 'metal']).default('auto'),
 });
 
 /** Every variable the configuration reads, for `chatwire serve`'s flags and the README's table. */
@@ -52,8 +71,11 @@ export interface Persona {
 }
 
 export interface UpstreamConfig {
-  kind: 'ollama' | 'openai';
-  /** Ollama: the server root. OpenAI-compatible: the API base, usually ending in /v1. No trailing slash. */
+  kind: 'ollama' | 'openai' | 'embedded';
+  /**
+   * Ollama: the server root. OpenAI-compatible: the API base, usually ending in /v1. No trailing slash.
+   * Embedded: the model reference (CHATWIRE_MODEL_FILE).
+   */
   baseUrl: string;
   apiKey?: string;
 }
@@ -89,6 +111,27 @@ export interface Config {
   contextTokens: number;
   /** Named personas from the config file, besides `default` (the persona above). */
   personas: NamedPersonaConfig[];
+  /** The in-process llama.cpp engine; read whatever the kind, since `chatwire pull` uses it too. */
+  embedded: EmbeddedConfig;
+}
+
+export interface EmbeddedConfig {
+  /** A .gguf path, `hf:owner/repo:QUANT`, `hf:owner/repo/file.gguf` or an http(s) URL. */
+  modelReference: string;
+  /** The name clients see: CHATWIRE_MODEL when set, else derived from the reference. */
+  modelName: string;
+  modelsDir: string;
+  /** `serve` downloads a missing model before it starts. */
+  pull: boolean;
+  hfEndpoint: string;
+  threads: number;
+  /** Streams generated at once, each in its own context sequence. */
+  parallel: number;
+  /** Requests that may wait for a free sequence before the engine answers 503. */
+  maxQueue: number;
+  /** Tokens per sequence. */
+  contextLength: number;
+  gpu: 'auto' | false | 'cuda' | 'vulkan' | 'metal';
 }
 
 export interface NamedPersonaConfig extends Persona {
@@ -117,11 +160,14 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const values = parsed.data;
-  const model = values.CHATWIRE_MODEL;
+  const upstream = readUpstreamConfig(values);
+  const embedded = readEmbeddedConfig(values, env, relevant.CHATWIRE_MODEL !== undefined);
+  // The embedded engine serves one model under one name; CHATWIRE_MODEL's Ollama default would not exist.
+  const model = upstream.kind === 'embedded' ? embedded.modelName : values.CHATWIRE_MODEL;
   return {
     host: values.CHATWIRE_HOST,
     port: values.CHATWIRE_PORT,
-    upstream: readUpstreamConfig(values),
+    upstream,
     sseKeepAliveMs: values.CHATWIRE_SSE_KEEPALIVE_MS,
     persona: {
       model,
@@ -151,11 +197,50 @@ export function loadConfig(env: Env = process.env): Config {
     contextTokens: values.CHATWIRE_CONTEXT_TOKENS,
     personas:
       values.CHATWIRE_CONFIG_FILE === undefined ? [] : readPersonaFile(values.CHATWIRE_CONFIG_FILE, model),
+    embedded,
+  };
+}
+
+function readEmbeddedConfig(
+  values: z.infer<typeof envSchema>,
+  env: Env,
+  modelNamed: boolean,
+): EmbeddedConfig {
+  const reference = values.CHATWIRE_MODEL_FILE;
+  let derivedName: string;
+  try {
+    derivedName = servedModelName(parseModelReference(reference));
+  } catch (error) {
+    throw new ConfigError(
+      `invalid configuration: CHATWIRE_MODEL_FILE=${JSON.stringify(reference)}: ${(error as Error).message}`,
+    );
+  }
+  return {
+    modelReference: reference,
+    modelName: modelNamed ? values.CHATWIRE_MODEL : derivedName,
+    modelsDir: values.CHATWIRE_MODELS_DIR ?? defaultModelsDir(env),
+    pull: values.CHATWIRE_PULL,
+    hfEndpoint: (values.CHATWIRE_HF_ENDPOINT ?? (env.HF_ENDPOINT || 'https://huggingface.co')).replace(
+      /\/+$/,
+      '',
+    ),
+    threads: values.CHATWIRE_THREADS ?? availableParallelism(),
+    parallel: values.CHATWIRE_PARALLEL,
+    maxQueue: values.CHATWIRE_MAX_QUEUE,
+    contextLength: values.CHATWIRE_CONTEXT_LENGTH,
+    gpu: values.CHATWIRE_GPU === 'false' ? false : values.CHATWIRE_GPU,
   };
 }
 
 function readUpstreamConfig(values: z.infer<typeof envSchema>): UpstreamConfig {
-  const kind = values.CHATWIRE_UPSTREAM_KIND;
+  const { CHATWIRE_ENGINE: engine, CHATWIRE_UPSTREAM_KIND: upstreamKind } = values;
+  if (engine !== undefined && upstreamKind !== undefined && engine !== upstreamKind) {
+    throw new ConfigError(
+      `invalid configuration: CHATWIRE_ENGINE=${engine} and CHATWIRE_UPSTREAM_KIND=${upstreamKind} disagree; set one`,
+    );
+  }
+  const kind = engine ?? upstreamKind ?? 'ollama';
+  if (kind === 'embedded') return { kind, baseUrl: values.CHATWIRE_MODEL_FILE };
   const apiKey = values.CHATWIRE_UPSTREAM_API_KEY;
   if (kind === 'openai' && values.CHATWIRE_UPSTREAM_URL === undefined) {
     throw new ConfigError(

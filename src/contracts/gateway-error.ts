@@ -21,14 +21,17 @@ export class GatewayError extends Error {
   override readonly name = 'GatewayError';
   /** The request field at fault, for envelopes that name it (OpenAI's `param`). */
   readonly param: string | undefined;
+  /** Sent as `Retry-After` with the error status: when a busy server expects to have room again. */
+  readonly retryAfterSeconds: number | undefined;
   constructor(
     readonly code: GatewayErrorCode,
     readonly statusCode: number,
     message: string,
-    options?: { cause?: unknown; param?: string },
+    options?: { cause?: unknown; param?: string; retryAfterSeconds?: number },
   ) {
     super(message, options);
     this.param = options?.param;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

@@ -18,6 +18,8 @@ export function installErrorHandler(app: FastifyInstance, bodyLimit: number): vo
     const { status, message } = describe(error, bodyLimit);
     if (status >= 500 && !isGatewayError(error)) request.log.error({ err: error }, 'unexpected error');
     request.relayStats.error = message;
+    if (isGatewayError(error) && error.retryAfterSeconds !== undefined)
+      reply.header('retry-after', String(error.retryAfterSeconds));
     sendError(request, reply, status, message, { param: fieldOf(error) });
   });
 

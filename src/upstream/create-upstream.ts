@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/config.js';
 import type { ChatUpstream } from './chat-upstream.js';
+import { EmbeddedUpstream } from './embedded/embedded-upstream.js';
 import { OllamaUpstream } from './ollama/ollama-upstream.js';
 import { OpenAiUpstream } from './openai/openai-upstream.js';
 
@@ -18,5 +19,8 @@ export function createUpstream(config: Config, dispatcher?: Dispatcher): ChatUps
       return new OllamaUpstream(common);
     case 'openai':
       return new OpenAiUpstream({ ...common, apiKey: config.upstream.apiKey });
+    case 'embedded':
+      // node-llama-cpp itself is imported only once this upstream loads its model.
+      return new EmbeddedUpstream(config.embedded);
   }
 }
