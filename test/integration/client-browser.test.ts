@@ -72,9 +72,8 @@ describe.runIf(runInBrowser)('the client SDK in headless Chromium', { timeout: 3
     page = await browser.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // goto waits for the load event, which comes after the page's modules (scenarios → client → protocol) ran.
     await page.goto(`${site.url}/`);
-    // The page's module graph (scenarios → client → protocol) loaded, or the page says why not.
-    await page.waitForFunction(() => document.readyState === 'complete');
     expect(pageErrors).toEqual([]);
   }, 30_000);
   afterAll(async () => {
