@@ -212,6 +212,13 @@ describe('chatwire chat in a terminal (REPL)', { timeout: 60_000 }, () => {
     expect(await run.exit).toBe(0);
   });
 
+  it('refuses --json without a prompt (events need a one-shot reply), exiting 2', async () => {
+    const run = startInPty(['chat', '--json', '--url', chatwire.url]);
+    expect(await run.exit).toBe(2);
+    expect(run.output()).toContain('chatwire: --json needs a prompt');
+    expect(run.output()).not.toContain(PROMPT);
+  });
+
   it('without the conversations API, sends the whole history to /v1/chat, with $CHATWIRE_API_KEY', async () => {
     const proxy = await startRecordingProxy(chatwire.url, { notFound: /^\/v1\/conversations/ });
     try {
