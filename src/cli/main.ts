@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { registerChatCommand } from './chat-command.js';
 import { registerDoctorCommand } from './doctor-command.js';
 import { registerModelsCommand } from './models-command.js';
+import { registerPullCommand } from './pull-command.js';
 import { serve } from './serve.js';
 
 const program = new Command('chatwire').description('Streaming chat gateway for local LLMs').version(VERSION);
@@ -13,18 +14,20 @@ const serveCommand = program
   .command('serve')
   .description('run the gateway; every configuration variable (see the README) is also a flag, e.g. --model')
   .option('-H, --host <host>', 'address to listen on (CHATWIRE_HOST)')
-  .option('-p, --port <port>', 'port to listen on (CHATWIRE_PORT)', parsePort);
+  .option('-p, --port <port>', 'port to listen on (CHATWIRE_PORT)', parsePort)
+  .option('--pull', "download the embedded engine's model first if it is missing (CHATWIRE_PULL)");
 // One flag per variable: CHATWIRE_FIRST_TOKEN_TIMEOUT_MS → --first-token-timeout-ms, OLLAMA_HOST → --ollama-host.
 const flagVariables = new Map<string, string>([
   ['host', 'CHATWIRE_HOST'],
   ['port', 'CHATWIRE_PORT'],
+  ['pull', 'CHATWIRE_PULL'],
 ]);
 for (const variable of CONFIG_VARIABLES) {
   const flag = variable
     .replace(/^CHATWIRE_/, '')
     .toLowerCase()
     .replaceAll('_', '-');
-  if (flag === 'host' || flag === 'port') continue;
+  if (flag === 'host' || flag === 'port' || flag === 'pull') continue;
   serveCommand.option(`--${flag} <value>`, variable);
   flagVariables.set(
     flag.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase()),
@@ -43,6 +46,7 @@ serveCommand.action(async (options: Record<string, string | number>) => {
 registerChatCommand(program);
 registerModelsCommand(program);
 registerDoctorCommand(program);
+registerPullCommand(program);
 
 function parsePort(value: string): number {
   const port = Number(value);

@@ -3,6 +3,9 @@ import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { isGatewayError } from '../contracts/gateway-error.js';
 import { buildGateway } from '../server/build-gateway.js';
 import type { ChatUpstream } from '../upstream/chat-upstream.js';
+import { EmbeddedUpstream } from '../upstream/embedded/embedded-upstream.js';
+import { CliExit } from './cli-support.js';
+import { pullWithProgress } from './pull-command.js';
 
 /**
  * `chatwire serve`: listen, say where and what upstream answers, and shut down gracefully on SIGTERM/SIGINT.
@@ -17,6 +20,15 @@ export async function serve(flags: Record<string, string> = {}): Promise<void> {
     process.stderr.write(`chatwire: ${error.message}\n`);
     process.exit(2);
   }
+  if (config.upstream.kind === 'embedded' && config.embedded.pull) {
+    try {
+      await pullWithProgress(config, config.embedded.modelReference);
+    } catch (error) {
+      if (!(error instanceof CliExit)) throw error;
+      process.stderr.write(`chatwire: ${error.message}\n`);
+      process.exit(error.code);
+    }
+  }
   const logger = pino({ level: config.log.level, base: { name: 'chatwire' } });
   const gateway = await buildGateway(config, { logger });
   const address = await gateway.app.listen({ host: config.host, port: config.port });
@@ -24,7 +36,10 @@ export async function serve(flags: Record<string, string> = {}): Promise<void> {
     { address, upstream: config.upstream.baseUrl, model: config.persona.model },
     `listening on ${address}`,
   );
-  logger.info(await describeUpstream(gateway.upstream, config.upstream.kind, config.timeouts.connectMs));
+  // A large model can take a while to load; the gateway is up (and stoppable) meanwhile.
+  if (gateway.upstream instanceof EmbeddedUpstream)
+    void describeEmbedded(gateway.upstream, config).then((line) => logger.info(line));
+  else logger.info(await describeUpstream(gateway.upstream, config.upstream.kind, config.timeouts.connectMs));
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -54,7 +69,27 @@ async function describeUpstream(upstream: ChatUpstream, kind: Config['upstream']
     return `upstream ${upstream.label} ${version} at ${upstream.baseUrl} is reachable; models: ${shown}`;
   } catch (error) {
     const reason = isGatewayError(error) ? error.message : `no answer within ${timeoutMs} ms`;
-    const hint = kind === 'ollama' ? ' Is "ollama serve" running? Set OLLAMA_HOST if it is elsewhere.' : '';
+    const hint =
+      kind === 'ollama'
+        ? ' Is "ollama serve" running? Set OLLAMA_HOST if it is elsewhere.' +
+          ' Or run without Ollama, on the embedded engine: chatwire serve --engine embedded --pull'
+        : '';
     return `upstream unreachable: ${reason} (chat requests get 503 until it is up).${hint}`;
+  }
+}
+
+/** The model loads in this process: wait for it, however long, and say how it went. */
+async function describeEmbedded(upstream: EmbeddedUpstream, config: Config): Promise<string> {
+  const { modelName, threads, parallel } = config.embedded;
+  try {
+    const version = await upstream.version(new AbortController().signal);
+    const { modelPath } = upstream.status();
+    return (
+      `embedded engine ready (${version}): model ${modelName} from ${modelPath}; ` +
+      `${threads} ${threads === 1 ? 'thread' : 'threads'}, ${parallel} parallel ${parallel === 1 ? 'stream' : 'streams'}`
+    );
+  } catch (error) {
+    const reason = isGatewayError(error) ? error.message : String(error);
+    return `embedded engine unavailable: ${reason} (chat requests get 503 until it loads)`;
   }
 }
