@@ -65,6 +65,22 @@ describe('a model file that is not there', () => {
   });
 });
 
+// Runs only where the optional dependency is missing: choosing the engine then says how to get it.
+describe.skipIf(available)('without node-llama-cpp installed', () => {
+  it('answers 503 with the instruction to install it', async () => {
+    const chatwire = await startEmbeddedGateway(model.modelPath);
+    try {
+      const response = await postChat(chatwire.url);
+      expect(response.status).toBe(503);
+      expect(await errorOf(response)).toMatch(
+        /needs node-llama-cpp, which is not installed: run `npm install node-llama-cpp`/,
+      );
+    } finally {
+      await chatwire.close();
+    }
+  });
+});
+
 describe.skipIf(!available)('every sequence busy', () => {
   let chatwire: RunningGateway;
   beforeAll(async () => {
