@@ -81,11 +81,20 @@ async function checkUpstream(upstream: ChatUpstream, config: Config, checks: Rep
         : String((error as Error)?.message ?? error);
     checks.fail(
       `upstream ${upstream.label} at ${upstream.baseUrl}: ${reason}`,
-      config.upstream.kind === 'ollama'
-        ? 'is "ollama serve" running? set OLLAMA_HOST'
-        : 'is the server running? set CHATWIRE_UPSTREAM_URL (and CHATWIRE_UPSTREAM_API_KEY if it needs one)',
+      upstreamFix(config.upstream.kind),
     );
     return false;
+  }
+}
+
+function upstreamFix(kind: Config['upstream']['kind']): string {
+  switch (kind) {
+    case 'ollama':
+      return 'is "ollama serve" running? set OLLAMA_HOST, or run without Ollama: --engine embedded --pull';
+    case 'openai':
+      return 'is the server running? set CHATWIRE_UPSTREAM_URL (and CHATWIRE_UPSTREAM_API_KEY if it needs one)';
+    case 'embedded':
+      return 'run "chatwire pull" to download CHATWIRE_MODEL_FILE, or set it to a local .gguf file';
   }
 }
 

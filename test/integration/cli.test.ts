@@ -1,6 +1,9 @@
 // The client commands as users run them: `chatwire chat|models|doctor` in a child process, against a real
+
 // gateway and the Ollama simulator.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { root } from '../support/child-gateway.js';
 import { type OllamaSimulator, startOllamaSimulator } from '../support/ollama-simulator.js';
@@ -243,6 +246,22 @@ describe('chatwire doctor', { timeout: 30_000 }, () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^FAIL\s+upstream Ollama/m);
     expect(result.stdout).toContain('is "ollama serve" running? set OLLAMA_HOST');
+  });
+
+  it('tells how to get the model when the embedded engine has none', async () => {
+    const result = await finished(
+      cli(['doctor'], {
+        env: {
+          CHATWIRE_ENGINE: 'embedded',
+          CHATWIRE_MODEL_FILE: join(tmpdir(), 'chatwire-no-such-model.gguf'),
+          DATABASE_URL: 'sqlite::memory:',
+        },
+      }),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^FAIL\s+upstream .*chatwire-no-such-model\.gguf/m);
+    expect(result.stdout).toContain('run "chatwire pull"');
+    expect(result.stdout).not.toContain('CHATWIRE_UPSTREAM_URL');
   });
 
   it('fails when the model is missing or the configuration is invalid', async () => {
