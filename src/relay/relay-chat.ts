@@ -6,6 +6,7 @@ import { GatewayError } from '../contracts/gateway-error.js';
 import type { ChatUpstream } from '../upstream/chat-upstream.js';
 import type { ActiveCalls } from './active-calls.js';
 import { type RelayTimeouts, UpstreamCall } from './upstream-call.js';
+import { waitForDrain } from './wait-for-drain.js';
 
 export interface RelayDeps {
   upstream: ChatUpstream;
@@ -139,17 +140,12 @@ export async function relayCollect(
   return chunks;
 }
 
-/** Waits until the client has taken what was written, or has gone (the call then fails with client_closed). */
-function drained(call: UpstreamCall, response: FastifyReply['raw']): Promise<void> {
+/** Pauses the idle deadline while the client is slow to read (see UpstreamCall.pauseIdle). */
+async function drained(call: UpstreamCall, response: FastifyReply['raw']): Promise<void> {
   call.pauseIdle();
-  return new Promise((resolve) => {
-    const done = () => {
-      response.off('drain', done);
-      response.off('close', done);
-      call.resumeIdle();
-      resolve();
-    };
-    response.on('drain', done);
-    response.on('close', done);
-  });
+  try {
+    await waitForDrain(response);
+  } finally {
+    call.resumeIdle();
+  }
 }
