@@ -7,13 +7,18 @@ export interface Target {
   name: 'direct' | 'chatwire';
   origin: string;
   path: string;
+  /** NDJSON (Ollama's routes and /v1/chat) or OpenAI's SSE. */
+  format: 'ndjson' | 'sse';
   /** The request body; `tag` ends up as the last message's content, which the upstream records on abort. */
   body(tag: string): string;
 }
 
 export interface Expected {
   tokens: number;
-  /** Exact body length: chatwire relays the upstream's bytes unchanged, so both targets must match it. */
+  /**
+   * Exact body length of an NDJSON reply: chatwire relays the upstream's bytes unchanged, so both targets must
+   * match it. (SSE is a translation; its replies are checked by event count and usage instead.)
+   */
   bytes: number;
 }
 
@@ -102,12 +107,16 @@ export class LoadGenerator {
     expected: Expected,
     abortAfterFirstToken: boolean,
   ): Promise<{ ttftMs: number; abortedAtNs?: bigint } | string> {
+    const { format } = this.target;
     return new Promise((resolve) => {
       const startedAt = performance.now();
       let status = 0;
       let ttftMs: number | undefined;
       let abortedAtNs: bigint | undefined;
       let lines = 0;
+      // SSE events end with a blank line: "\n\n", whose two bytes may arrive in different reads.
+      let events = 0;
+      let lastByte = 0;
       let bytes = 0;
       // The final line may straddle reads; the last few reads are kept until they cover it.
       const tail: Buffer[] = [];
@@ -120,7 +129,11 @@ export class LoadGenerator {
         },
         onResponseData(controller, chunk) {
           bytes += chunk.length;
-          for (let at = chunk.indexOf(NEWLINE); at !== -1; at = chunk.indexOf(NEWLINE, at + 1)) lines++;
+          for (let at = chunk.indexOf(NEWLINE); at !== -1; at = chunk.indexOf(NEWLINE, at + 1)) {
+            lines++;
+            if ((at === 0 ? lastByte : chunk[at - 1]) === NEWLINE) events++;
+          }
+          lastByte = chunk[chunk.length - 1] ?? lastByte;
           if (ttftMs === undefined && lines > 0) {
             ttftMs = performance.now() - startedAt;
             if (abortAfterFirstToken) {
@@ -140,7 +153,11 @@ export class LoadGenerator {
             resolve(`${tag}: stream ended before the client aborted it`);
             return;
           }
-          const problem = check(status, lines, bytes, Buffer.concat(tail), expected);
+          const body = Buffer.concat(tail);
+          const problem =
+            format === 'sse'
+              ? checkSse(status, events, body, expected)
+              : checkNdjson(status, lines, bytes, body, expected);
           resolve(problem === undefined ? { ttftMs: ttftMs ?? Number.NaN } : `${tag}: ${problem}`);
         },
         onResponseError(_controller, error) {
@@ -161,7 +178,7 @@ export class LoadGenerator {
   }
 }
 
-function check(
+function checkNdjson(
   status: number,
   lines: number,
   bytes: number,
@@ -182,5 +199,17 @@ function check(
   if (final.eval_count !== expected.tokens)
     return `eval_count ${final.eval_count}, expected ${expected.tokens}`;
   if (bytes !== expected.bytes) return `${bytes} bytes, expected ${expected.bytes}`;
+  return undefined;
+}
+
+/** Role and first token, the other tokens, the finish chunk, the usage chunk, then `[DONE]`. */
+function checkSse(status: number, events: number, tail: Buffer, expected: Expected): string | undefined {
+  const text = tail.toString('utf8');
+  if (status !== 200) return `status ${status}: ${text.slice(0, 200)}`;
+  if (events !== expected.tokens + 3)
+    return `${events} events, expected ${expected.tokens} tokens + finish + usage + [DONE]`;
+  if (!text.endsWith('data: [DONE]\n\n')) return `does not end with [DONE]: ${text.slice(-200)}`;
+  if (!text.includes(`"completion_tokens":${expected.tokens},`))
+    return `no usage chunk with completion_tokens ${expected.tokens}: ${text.slice(-400)}`;
   return undefined;
 }

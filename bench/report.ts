@@ -151,6 +151,14 @@ export function checks(results: ScenarioResult[]): Check[] {
       const limit = targets.cpuMicrosPerToken;
       add(id, 'chatwire CPU (µs/token)', cpu, `≤ ${limit} µs`, cpu !== undefined && cpu <= limit);
     }
+    if (targets.cpuVersus !== undefined) {
+      const { of, ratio } = targets.cpuVersus;
+      const base = results.find((other) => other.id === of);
+      const baseCpu = base?.kind === 'load' ? base.chatwire.cpuMicrosPerToken : undefined;
+      const cpu = chatwire.cpuMicrosPerToken;
+      const measured = cpu === undefined || baseCpu === undefined ? undefined : cpu / baseCpu;
+      add(id, `CPU vs (${of}) (×)`, measured, `≤ ${ratio}×`, measured !== undefined && measured <= ratio);
+    }
     if (targets.peakRssMiB !== undefined) {
       const rss = chatwire.peakRssMiB;
       const limit = targets.peakRssMiB;
@@ -177,7 +185,11 @@ export function printReport(meta: Meta, results: ScenarioResult[], verdicts: Che
       `(${result.id}) ${result.title}`,
       row('', 'direct', 'chatwire', 'chatwire vs direct', 'target'),
     );
-    lines.push(...(result.kind === 'load' ? loadRows(result, judged) : abortRows(result, judged)));
+    lines.push(
+      ...(result.kind === 'load'
+        ? loadRows(result, judged, cpuVersus(result, verdicts))
+        : abortRows(result, judged)),
+    );
     const samples = [
       ...result.direct.errorSamples.map((sample) => `direct: ${sample}`),
       ...result.chatwire.errorSamples.map((sample) => `chatwire: ${sample}`),
@@ -192,7 +204,11 @@ export function printReport(meta: Meta, results: ScenarioResult[], verdicts: Che
 
 type Judge = (label: string) => [string, string];
 
-function loadRows({ direct, chatwire }: LoadScenarioResult, judged: Judge): string[] {
+function loadRows(
+  { direct, chatwire }: LoadScenarioResult,
+  judged: Judge,
+  versus: { check: Check; of: string } | undefined,
+): string[] {
   const rows: string[] = [];
   for (const p of ['p50', 'p90', 'p99'] as const) {
     const overhead = `${signed(chatwire.ttftMs[p] - direct.ttftMs[p])} ms`;
@@ -207,6 +223,11 @@ function loadRows({ direct, chatwire }: LoadScenarioResult, judged: Judge): stri
   rows.push(row('errors', `${direct.errors}`, `${chatwire.errors}`, '', ...judged('errors (both targets)')));
   const cpu = fixed(chatwire.cpuMicrosPerToken, 2);
   rows.push(row('chatwire CPU (µs/token)', '', cpu, '', ...judged('chatwire CPU (µs/token)')));
+  if (versus !== undefined) {
+    const { check, of } = versus;
+    const verdict = check.pass ? 'PASS' : 'FAIL';
+    rows.push(row(`chatwire CPU vs (${of})`, '', `${fixed(check.measured, 2)}×`, '', check.limit, verdict));
+  }
   const upstreamCpu = [direct, chatwire].map((figures) => fixed(figures.upstreamCpuMicrosPerToken, 2));
   rows.push(row('upstream CPU (µs/token)', upstreamCpu[0] ?? '', upstreamCpu[1] ?? '', '(for scale)'));
   const startup =
@@ -214,6 +235,16 @@ function loadRows({ direct, chatwire }: LoadScenarioResult, judged: Judge): stri
   const rss = fixed(chatwire.peakRssMiB, 1);
   rows.push(row('chatwire peak RSS (MiB)', '', rss, startup, ...judged('chatwire peak RSS (MiB)')));
   return rows;
+}
+
+/** The check of a scenario's CPU against another's, with the other's id. */
+function cpuVersus(result: ScenarioResult, verdicts: Check[]): { check: Check; of: string } | undefined {
+  if (result.kind !== 'load' || result.targets.cpuVersus === undefined) return undefined;
+  const { of } = result.targets.cpuVersus;
+  const check = verdicts.find(
+    (entry) => entry.scenario === result.id && entry.label === `CPU vs (${of}) (×)`,
+  );
+  return check === undefined ? undefined : { check, of };
 }
 
 function abortRows({ direct, chatwire }: AbortScenarioResult, judged: Judge): string[] {

@@ -74,7 +74,10 @@ async function main(): Promise<void> {
   const onlyIndex = args.indexOf('--only');
   const only = onlyIndex === -1 ? undefined : (args[onlyIndex + 1] ?? '').split(',');
   const scenarios = plan(quick).filter((scenario) => only === undefined || only.includes(scenario.id));
-  if (scenarios.length === 0) throw new Error(`--only ${only?.join(',')}: no such scenario (a, b, c, d)`);
+  if (scenarios.length === 0) {
+    const ids = plan(quick).map((scenario) => scenario.id);
+    throw new Error(`--only ${only?.join(',')}: no such scenario (${ids.join(', ')})`);
+  }
   if (!existsSync('dist/cli/main.js'))
     throw new Error('dist/cli/main.js is missing: run `npm run build` first');
 
@@ -152,7 +155,13 @@ async function runLoad(
   try {
     await settled(chatwire.pid);
     const startupPeak = peakRssBytes(chatwire.pid);
-    const measured = await measure(chatwireTarget(chatwire), scenario, expected, upstream, chatwire);
+    const measured = await measure(
+      chatwireTarget(chatwire, scenario.route),
+      scenario,
+      expected,
+      upstream,
+      chatwire,
+    );
     windowMicros = measured.windowMicros;
     notes.push(...measured.notes);
     const peak = peakRssBytes(chatwire.pid);

@@ -10,12 +10,19 @@ export interface LoadTargets {
   throughputRatio?: number;
   cpuMicrosPerToken?: number;
   peakRssMiB?: number;
+  /** chatwire's CPU per token at most `ratio` × that of the scenario `of` (a translation's extra cost). */
+  cpuVersus?: { of: string; ratio: number };
 }
+
+/** chatwire's streaming routes: its own, Ollama's and OpenAI's. */
+export type ChatwireRoute = '/v1/chat' | '/api/chat' | '/v1/chat/completions';
 
 export interface LoadScenario {
   kind: 'load';
   id: string;
   title: string;
+  /** Where the load generator sends chatwire's requests (direct always uses the upstream's /api/chat). */
+  route: ChatwireRoute;
   requests: number;
   concurrency: number;
   tokens: number;
@@ -44,14 +51,11 @@ export const MODEL = 'bench';
 export function plan(quick: boolean): Scenario[] {
   const n = (full: number, smoke: number) => (quick ? smoke : full);
   const abortSamples = n(50, 20);
+  const throughput: LoadTargets = { ttftOverheadP50Ms: 5, throughputRatio: 0.8, cpuMicrosPerToken: 5 };
   return [
     load('a', 'latency: 1 stream at a time', n(200, 50), 1, 32, 0, n(20, 10), { ttftOverheadP50Ms: 0.5 }),
     // The CPU budget is judged here, where per-token work dominates per-request work.
-    load('b', 'throughput: 64 concurrent streams', n(1_000, 200), 64, 256, 0, 64, {
-      ttftOverheadP50Ms: 5,
-      throughputRatio: 0.8,
-      cpuMicrosPerToken: 5,
-    }),
+    load('b', 'throughput: 64 concurrent streams', n(1_000, 200), 64, 256, 0, 64, throughput),
     load('c', 'many slow streams: 1,000 concurrent', n(2_000, 1_000), 1_000, 20, 50, 1_000, {
       ttftOverheadP50Ms: 100,
       peakRssMiB: 120,
@@ -66,6 +70,23 @@ export function plan(quick: boolean): Scenario[] {
       delayMs: 20,
       targets: { p99Ms: 5 },
     },
+    // (b) again on the other protocols: Ollama's route relays the upstream's bytes, OpenAI's translates
+    // every chunk to SSE, which may cost at most 1.5 times the NDJSON path's CPU.
+    load('e', "throughput on Ollama's /api/chat", n(1_000, 200), 64, 256, 0, 64, throughput, '/api/chat'),
+    load(
+      'f',
+      "throughput on OpenAI's /v1/chat/completions (SSE)",
+      n(1_000, 200),
+      64,
+      256,
+      0,
+      64,
+      {
+        ...throughput,
+        cpuVersus: { of: 'e', ratio: 1.5 },
+      },
+      '/v1/chat/completions',
+    ),
   ];
 }
 
@@ -78,10 +99,11 @@ function load(
   delayMs: number,
   warmup: number,
   targets: LoadTargets,
+  route: ChatwireRoute = '/v1/chat',
 ): LoadScenario {
   const pace = delayMs > 0 ? `${delayMs} ms apart` : 'no delay';
   const title = `${what}, ${requests.toLocaleString('en-US')} requests × ${tokens} tokens, ${pace}`;
-  return { kind: 'load', id, title, requests, concurrency, tokens, delayMs, warmup, targets };
+  return { kind: 'load', id, title, route, requests, concurrency, tokens, delayMs, warmup, targets };
 }
 
 export function directTarget(upstream: Child, tokens: number): Target {
@@ -89,6 +111,7 @@ export function directTarget(upstream: Child, tokens: number): Target {
     name: 'direct',
     origin: upstream.origin,
     path: '/api/chat',
+    format: 'ndjson',
     body: (tag) =>
       JSON.stringify({
         model: MODEL,
@@ -99,13 +122,41 @@ export function directTarget(upstream: Child, tokens: number): Target {
   };
 }
 
-export function chatwireTarget(chatwire: Child): Target {
-  return {
-    name: 'chatwire',
-    origin: chatwire.origin,
-    path: '/v1/chat',
-    body: (tag) => JSON.stringify({ messages: [{ role: 'user', content: tag }] }),
-  };
+export function chatwireTarget(chatwire: Child, route: ChatwireRoute = '/v1/chat'): Target {
+  const messages = (tag: string) => [{ role: 'user', content: tag }];
+  switch (route) {
+    case '/v1/chat':
+      return {
+        name: 'chatwire',
+        origin: chatwire.origin,
+        path: route,
+        format: 'ndjson',
+        body: (tag) => JSON.stringify({ messages: messages(tag) }),
+      };
+    case '/api/chat':
+      return {
+        name: 'chatwire',
+        origin: chatwire.origin,
+        path: route,
+        format: 'ndjson',
+        body: (tag) => JSON.stringify({ model: MODEL, messages: messages(tag), stream: true }),
+      };
+    case '/v1/chat/completions':
+      return {
+        name: 'chatwire',
+        origin: chatwire.origin,
+        path: route,
+        format: 'sse',
+        // The usage chunk carries completion_tokens, so every reply's token count can be checked.
+        body: (tag) =>
+          JSON.stringify({
+            model: MODEL,
+            messages: messages(tag),
+            stream: true,
+            stream_options: { include_usage: true },
+          }),
+      };
+  }
 }
 
 /** What chatwire needs to talk to the bench upstream; any other CHATWIRE_* variable passes through. */
