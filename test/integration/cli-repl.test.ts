@@ -115,6 +115,12 @@ describe('chatwire chat in a terminal (REPL)', { timeout: 60_000 }, () => {
       ],
     });
 
+    expect(await say(run, '/model default')).toContain("model: llama3.2 (persona pirate's)");
+    await say(run, 'and now?');
+    const back = (await sim.nextRequest()).body as { model: string; messages: unknown[] };
+    expect(back.model).toBe('llama3.2');
+    expect(back.messages).toHaveLength(6);
+
     const refused = await say(run, '/persona nobody');
     expect(refused).toContain("error: unknown persona 'nobody': the personas are default, pirate");
     expect(await say(run, '/persona')).toContain('persona: pirate');

@@ -83,10 +83,14 @@ export class ChatSession {
     this.settings = { ...this.settings, persona: name };
   }
 
-  /** Takes effect from the next message; a conversation chatwire keeps goes on here (it uses its persona's model). */
-  async setModel(name: string, signal: AbortSignal): Promise<void> {
+  /**
+   * Takes effect from the next message; a conversation chatwire keeps goes on here (it uses its persona's
+   * model). `undefined` goes back to the persona's own model.
+   */
+  async setModel(name: string | undefined, signal: AbortSignal): Promise<void> {
     await this.continueLocally(signal);
-    this.settings = { ...this.settings, model: name };
+    const { model: _previous, ...rest } = this.settings;
+    this.settings = name === undefined ? rest : { ...rest, model: name };
   }
 
   /** The persona's model, as the gateway lists it. */

@@ -1,7 +1,8 @@
 import type { ChatSession, HistoryEntry } from './chat-session.js';
 
 export const HELP = `Commands:
-  /model [name]     use this model from the next message on (no name: show the model)
+  /model [name]     use this model from the next message on (no name: show the model;
+                    "default": the persona's own model again)
   /persona [name]   use this persona from the next message on (no name: show the persona)
   /new              start a new conversation (also /clear)
   /history          show the conversation so far
@@ -48,7 +49,7 @@ export async function runReplCommand(
       print(`persona: ${session.persona}\n`);
       break;
     case 'model':
-      if (argument !== '') await session.setModel(argument, signal);
+      if (argument !== '') await session.setModel(argument === 'default' ? undefined : argument, signal);
       print(`model: ${await describeModel(session, signal)}\n`);
       break;
     default:
