@@ -39,16 +39,7 @@ export async function serve(flags: Record<string, string> = {}): Promise<void> {
   }
   const logger = pino({ level: config.log.level, base: { name: 'chatwire' } });
   const gateway = await buildGateway(config, { logger });
-  const address = await gateway.app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
-  logger.info(
-    { address, upstream: config.upstream.baseUrl, model: config.persona.model },
-    `listening on ${address}`,
-  );
-  // A large model can take a while to load; the gateway is up (and stoppable) meanwhile.
-  if (gateway.upstream instanceof EmbeddedUpstream)
-    void describeEmbedded(gateway.upstream, config).then((line) => logger.info(line));
-  else logger.info(await describeUpstream(gateway.upstream, config.upstream.kind, config.timeouts.connectMs));
-
+  // Before listening: a signal that arrives while chatwire starts still shuts it down gracefully.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -67,6 +58,20 @@ export async function serve(flags: Record<string, string> = {}): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  const address = await gateway.app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
+  logger.info(
+    { address, upstream: config.upstream.baseUrl, model: config.persona.model },
+    `listening on ${address}`,
+  );
+  // Said when known, without holding anything up: a slow upstream (or a large model loading) answers later.
+  const described =
+    gateway.upstream instanceof EmbeddedUpstream
+      ? describeEmbedded(gateway.upstream, config)
+      : describeUpstream(gateway.upstream, config.upstream.kind, config.timeouts.connectMs);
+  void described.then((line) => {
+    // Cut short by a shutdown, the probe's failure says nothing about the upstream.
+    if (!stopping) logger.info(line);
+  });
 }
 
 async function describeUpstream(upstream: ChatUpstream, kind: Config['upstream']['kind'], timeoutMs: number) {

@@ -104,8 +104,12 @@ export class UpstreamHttp {
     }
   }
 
+  /**
+   * Called once the gateway's streams have ended: whatever is still in flight (a start-up probe, a metadata
+   * call for a client that has gone) is abandoned rather than waited for, so shutdown cannot hang on it.
+   */
   async close(): Promise<void> {
-    if (this.ownsDispatcher) await this.dispatcher.close();
+    if (this.ownsDispatcher) await this.dispatcher.destroy();
   }
 
   private async httpError(response: Dispatcher.ResponseData): Promise<GatewayError> {

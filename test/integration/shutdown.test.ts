@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Child, connectionRefused, root, startChild } from '../support/child-gateway.js';
 import { type OllamaSimulator, startOllamaSimulator } from '../support/ollama-simulator.js';
@@ -62,6 +63,25 @@ describe('SIGTERM', () => {
     expect(lines.at(-1)).toEqual({ error: 'chatwire is shutting down' });
     expect((await sim.nextAbort()).phase).toBe('stream');
     expect((await exited)[0]).toBe(0);
+  }, 20_000);
+
+  it('shuts down gracefully on SIGTERM while still waiting for the upstream to say what it serves', async () => {
+    // An upstream that accepts connections and never answers keeps the start-up description pending.
+    const silent = createServer((socket) => socket.on('error', () => {}));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      child = await startChild({
+        OLLAMA_HOST: `http://127.0.0.1:${port}`,
+        CHATWIRE_CONNECT_TIMEOUT_MS: '60000',
+      });
+      const exited = once(child.process, 'exit');
+      child.process.kill('SIGTERM');
+      await child.logLine(/^stopped$/);
+      expect(await exited).toEqual([0, null]);
+    } finally {
+      silent.close();
+    }
   }, 20_000);
 
   it('exits with a message naming the variable when the configuration is invalid', async () => {
