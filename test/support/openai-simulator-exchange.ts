@@ -17,7 +17,6 @@ export interface SseExchangeOptions {
 
 const SSE_HEADERS = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' };
 export const JSON_TYPE = 'application/json';
-const SPLIT_GAP_MS = 5;
 const PING = ': ping\n\n';
 
 /**
@@ -34,14 +33,12 @@ export function sseSplitPoints(event: Buffer, lineEnding: LineEnding): [number, 
 }
 
 export class SseExchange extends ExchangeLifecycle {
-  private held: Buffer[] = [];
-
   constructor(
     res: ServerResponse,
     private readonly options: SseExchangeOptions,
     hooks: ExchangeHooks,
   ) {
-    super(res, hooks);
+    super(res, hooks, SSE_HEADERS);
   }
 
   /** OpenAI-style servers commit to 200 + SSE before generating anything (unlike Ollama, which waits). */
@@ -60,63 +57,8 @@ export class SseExchange extends ExchangeLifecycle {
   private async writeFrame(frame: string): Promise<void> {
     const { lineEnding, writeMode } = this.options;
     const bytes = Buffer.from(lineEnding === 'crlf' ? frame.replace(/\n/g, '\r\n') : frame, 'utf8');
-    if (writeMode === 'coalesced') {
-      this.held.push(bytes);
-      return;
-    }
+    if (writeMode === 'coalesced') return this.hold(bytes);
     if (writeMode === 'event') return this.write(bytes);
-    const [a, b] = sseSplitPoints(bytes, lineEnding);
-    await this.write(bytes.subarray(0, a));
-    await this.delay(SPLIT_GAP_MS);
-    await this.write(bytes.subarray(a, b));
-    await this.delay(SPLIT_GAP_MS);
-    await this.write(bytes.subarray(b));
-  }
-
-  private async flush(): Promise<void> {
-    if (this.held.length === 0) return;
-    const all = Buffer.concat(this.held);
-    this.held = [];
-    await this.write(all);
-  }
-
-  // Waiting for the write callback keeps ordering with a later destroy(): http responses cork the socket until
-  // the next tick, so an immediate destroy would drop bytes the test expects the client to have received.
-  private write(bytes: Buffer): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    if (!this.res.headersSent) this.res.writeHead(200, SSE_HEADERS);
-    this.hooks.onBytes(bytes);
-    const written = new Promise<void>((resolve) => this.res.write(bytes, () => resolve()));
-    return Promise.race([written, this.untilClosed()]);
-  }
-
-  /** Ends the body cleanly (chunked terminator) after flushing anything held. */
-  async end(): Promise<void> {
-    await this.flush();
-    if (this.closed) return;
-    this.finished = true;
-    if (!this.res.headersSent) this.res.writeHead(200, SSE_HEADERS);
-    this.res.end();
-    this.settle();
-  }
-
-  /** Drops the connection mid-response, like a crashed server or a proxy reset. */
-  async destroy(): Promise<void> {
-    await this.flush();
-    if (this.closed) return;
-    this.finished = true;
-    this.res.destroy();
-    this.settle();
-  }
-
-  /** A complete non-streamed response with Content-Length, as these servers send JSON bodies. */
-  send(status: number, contentType: string, body: string): void {
-    if (this.closed) return;
-    const bytes = Buffer.from(body, 'utf8');
-    this.finished = true;
-    this.res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': bytes.length });
-    this.hooks.onBytes(bytes);
-    this.res.end(bytes);
-    this.settle();
+    await this.writeInThree(bytes, sseSplitPoints(bytes, lineEnding));
   }
 }
