@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { type ChatJob, runChat } from './simulator-chat.js';
 import { ChatExchange, JSON_TYPE } from './simulator-exchange.js';
 import { chatTypeError, type GoDecoded, goDecode } from './simulator-go-decode.js';
-import { SimulatorServer } from './simulator-server.js';
+import { type SimulatorControls, SimulatorServer } from './simulator-server.js';
 import { goJson, type MetricName, nowNs, rfc3339Nano, tagEntry } from './simulator-wire.js';
 
 export interface SimToolCall {
@@ -80,30 +80,10 @@ export interface SimAbort {
   status: number;
 }
 
-export interface OllamaSimulator {
-  /** 'http://127.0.0.1:PORT' */
-  url: string;
-  port: number;
+/** Chat requests are POST /api/chat. */
+export interface OllamaSimulator extends SimulatorControls<SimBehaviour> {
   /** Known models (mutable); a bare name also matches NAME:latest. Default ['qwen2.5:7b', 'llama3.2']. */
   models: string[];
-  /** Replaces the behaviour for requests arriving from now on. */
-  behave(b: SimBehaviour): void;
-  /** Default behaviour; empties requests, aborts and sent (in place) and drops unconsumed nextX() items. */
-  reset(): void;
-  /** Every request, in arrival order, recorded once its body has been read. */
-  requests: RecordedRequest[];
-  /** One per /api/chat request whose client left before the simulator finished it. */
-  aborts: SimAbort[];
-  /** The oldest abort not yet taken by nextAbort(), else the next one to happen. */
-  nextAbort(): Promise<SimAbort>;
-  /** Exact body bytes written so far, one Buffer per /api/chat request (in arrival order, error bodies too). */
-  sent: Buffer[];
-  /** The oldest /api/chat request not yet taken by nextRequest(), else the next one to arrive. */
-  nextRequest(): Promise<RecordedRequest>;
-  /** /api/chat responses in progress. */
-  activeStreams(): number;
-  /** Closes the server and destroys all open sockets. */
-  close(): Promise<void>;
 }
 
 const DEFAULT_MODELS = ['qwen2.5:7b', 'llama3.2'];
@@ -135,26 +115,12 @@ class Simulator extends SimulatorServer<SimBehaviour> implements OllamaSimulator
   }
 
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    try {
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-    } catch {
-      return; // the client left while still sending its body
-    }
-    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const rawBody = await this.readBody(req);
+    if (rawBody === undefined) return;
     const decoded = rawBody.trim() ? goDecode(rawBody) : undefined;
     const body = decoded?.ok ? decoded.value : undefined;
-    const method = req.method ?? 'GET';
-    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
-    const recorded: RecordedRequest = {
-      method,
-      path,
-      headers: { ...req.headers },
-      body,
-      rawBody,
-      remotePort: req.socket.remotePort,
-    };
-    this.requests.push(recorded);
+    const recorded = this.record(req, rawBody, body);
+    const { method, path } = recorded;
 
     const text = (status: number, contentType: string, payload: string) => {
       res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) });

@@ -8,7 +8,7 @@ import type { RecordedRequest, SimAbort } from './ollama-simulator.js';
 import { type CompletionJob, errorEnvelope, runCompletion } from './openai-simulator-chat.js';
 import { JSON_TYPE, SseExchange } from './openai-simulator-exchange.js';
 import { checkApiKey, modelNotFound, type Rejection, validateChat } from './openai-simulator-request.js';
-import { SimulatorServer } from './simulator-server.js';
+import { type SimulatorControls, SimulatorServer } from './simulator-server.js';
 
 export type { RecordedRequest, SimAbort } from './ollama-simulator.js';
 
@@ -74,30 +74,12 @@ export interface OpenAiSimBehaviour {
   requireApiKey?: string;
 }
 
-export interface OpenAiSimulator {
+/** Chat requests are POST /v1/chat/completions. */
+export interface OpenAiSimulator extends SimulatorControls<OpenAiSimBehaviour> {
   /** 'http://127.0.0.1:PORT', without /v1; the API is under /v1. */
   url: string;
-  port: number;
   /** Known model ids (mutable), matched exactly as OpenAI-style servers do. Default ['gpt-4o-mini', 'qwen2.5-7b-instruct']. */
   models: string[];
-  /** Replaces the behaviour for requests arriving from now on. */
-  behave(b: OpenAiSimBehaviour): void;
-  /** Default behaviour; empties requests, aborts and sent (in place) and drops unconsumed nextX() items. */
-  reset(): void;
-  /** Every request, in arrival order, recorded once its body has been read. */
-  requests: RecordedRequest[];
-  /** One per chat completion request whose client left before the simulator finished it. */
-  aborts: SimAbort[];
-  /** The oldest abort not yet taken by nextAbort(), else the next one to happen. */
-  nextAbort(): Promise<SimAbort>;
-  /** Exact body bytes written so far, one Buffer per chat completion request (error bodies too). */
-  sent: Buffer[];
-  /** The oldest chat completion request not yet taken by nextRequest(), else the next one to arrive. */
-  nextRequest(): Promise<RecordedRequest>;
-  /** Chat completion responses in progress. */
-  activeStreams(): number;
-  /** Closes the server and destroys all open sockets. */
-  close(): Promise<void>;
 }
 
 const DEFAULT_MODELS = ['gpt-4o-mini', 'qwen2.5-7b-instruct'];
@@ -112,13 +94,8 @@ class Simulator extends SimulatorServer<OpenAiSimBehaviour> implements OpenAiSim
   }
 
   protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    try {
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-    } catch {
-      return; // the client left while still sending its body
-    }
-    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const rawBody = await this.readBody(req);
+    if (rawBody === undefined) return;
     let body: unknown;
     let parseFailed = false;
     try {
@@ -126,17 +103,8 @@ class Simulator extends SimulatorServer<OpenAiSimBehaviour> implements OpenAiSim
     } catch {
       parseFailed = true;
     }
-    const method = req.method ?? 'GET';
-    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
-    const recorded: RecordedRequest = {
-      method,
-      path,
-      headers: { ...req.headers },
-      body,
-      rawBody,
-      remotePort: req.socket.remotePort,
-    };
-    this.requests.push(recorded);
+    const recorded = this.record(req, rawBody, body);
+    const { method, path } = recorded;
     const behaviour = this.behaviour;
     const rejection = checkApiKey(behaviour, recorded);
 

@@ -20,6 +20,33 @@ export class Mailbox<T> {
   }
 }
 
+/** What tests control and observe on every protocol simulator. */
+export interface SimulatorControls<B> {
+  /** 'http://127.0.0.1:PORT' */
+  url: string;
+  port: number;
+  /** Known models (mutable). */
+  models: string[];
+  /** Replaces the behaviour for requests arriving from now on. */
+  behave(b: B): void;
+  /** Default behaviour; empties requests, aborts and sent (in place) and drops unconsumed nextX() items. */
+  reset(): void;
+  /** Every request, in arrival order, recorded once its body has been read. */
+  requests: RecordedRequest[];
+  /** One per chat request whose client left before the simulator finished it. */
+  aborts: SimAbort[];
+  /** The oldest abort not yet taken by nextAbort(), else the next one to happen. */
+  nextAbort(): Promise<SimAbort>;
+  /** Exact body bytes written so far, one Buffer per chat request (in arrival order, error bodies too). */
+  sent: Buffer[];
+  /** The oldest chat request not yet taken by nextRequest(), else the next one to arrive. */
+  nextRequest(): Promise<RecordedRequest>;
+  /** Chat responses in progress. */
+  activeStreams(): number;
+  /** Closes the server and destroys all open sockets. */
+  close(): Promise<void>;
+}
+
 /**
  * What every protocol simulator shares: a loopback server, the recorded requests, aborts and sent bytes,
  * the behaviour tests set, and a close that does not wait for clients. Each protocol answers in `handle`.
@@ -97,4 +124,29 @@ export abstract class SimulatorServer<B extends object> {
   }
 
   protected abstract handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+
+  /** The request body as text; undefined when the client left while still sending it. */
+  protected async readBody(req: IncomingMessage): Promise<string | undefined> {
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+    } catch {
+      return undefined;
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  /** Records a request, with its body as the protocol decoded it, in `requests`. */
+  protected record(req: IncomingMessage, rawBody: string, body: unknown): RecordedRequest {
+    const recorded: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: new URL(req.url ?? '/', 'http://simulator').pathname,
+      headers: { ...req.headers },
+      body,
+      rawBody,
+      remotePort: req.socket.remotePort,
+    };
+    this.requests.push(recorded);
+    return recorded;
+  }
 }
