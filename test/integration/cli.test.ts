@@ -1,5 +1,4 @@
 // The client commands as users run them: `chatwire chat|models|doctor` in a child process, against a real
-
 // gateway and the Ollama simulator.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
