@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { root } from '../support/child-gateway.js';
+import { CLI, clientEnv, root } from '../support/child-gateway.js';
 import { type OllamaSimulator, startOllamaSimulator } from '../support/ollama-simulator.js';
 import { startRecordingProxy } from '../support/recording-proxy.js';
 import { closedPort, type RunningGateway, startGateway } from '../support/start-gateway.js';
@@ -33,12 +33,9 @@ interface Run {
 
 /** Starts the CLI; stdin gets `stdin` and is closed (a child never waits on the test's own stdin). */
 function cli(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Run {
-  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
-  // The developer's own settings must not leak into what the tests see.
-  for (const name of ['CHATWIRE_URL', 'CHATWIRE_API_KEY']) if (!options.env?.[name]) delete env[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, [...CLI, ...args], {
     cwd: root,
-    env,
+    env: clientEnv(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stdin?.end(options.stdin ?? '');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type PullProgress, pullModel } from '../../src/upstream/embedded/pull-model.js';
-import { root } from '../support/child-gateway.js';
+import { CLI, root } from '../support/child-gateway.js';
 import { embeddedEngineAvailable, startEmbeddedGateway } from '../support/gguf/embedded-engine.js';
 import { type FakeModelHub, startFakeModelHub } from '../support/gguf/fake-model-hub.js';
 import { encodeTinyGguf } from '../support/gguf/write-tiny-gguf.js';
@@ -102,7 +102,7 @@ describe('pullModel', () => {
 
 describe('chatwire pull', () => {
   it('prints progress on stderr, the model path on stdout, and exits 0', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'pull', REF], {
+    const child = spawn(process.execPath, [...CLI, 'pull', REF], {
       cwd: root,
       env: { ...process.env, CHATWIRE_MODELS_DIR: modelsDir, CHATWIRE_HF_ENDPOINT: hub.url },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Child, connectionRefused, root, startChild } from '../support/child-gateway.js';
+import { type Child, CLI, connectionRefused, root, startChild } from '../support/child-gateway.js';
 import { type OllamaSimulator, startOllamaSimulator } from '../support/ollama-simulator.js';
 import { postChat } from '../support/start-gateway.js';
 
@@ -85,7 +85,7 @@ describe('SIGTERM', () => {
   }, 20_000);
 
   it('exits with a message naming the variable when the configuration is invalid', async () => {
-    const bad = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+    const bad = spawn(process.execPath, [...CLI, 'serve'], {
       cwd: root,
       env: { ...process.env, CHATWIRE_IDLE_TIMEOUT_MS: 'soon' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,6 +7,19 @@ import { createInterface } from 'node:readline';
 
 export const root = new URL('../../', import.meta.url).pathname;
 
+/** `node` arguments that run the chatwire command from source (cwd: `root`). */
+export const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+
+/**
+ * The environment for a client command (`chat`, `models`, …): the developer's own CHATWIRE_URL and
+ * CHATWIRE_API_KEY must not leak into what the tests see, unless a test sets them.
+ */
+export function clientEnv(overrides: Record<string, string> = {}): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env, ...overrides };
+  for (const name of ['CHATWIRE_URL', 'CHATWIRE_API_KEY']) if (!overrides[name]) delete env[name];
+  return env;
+}
+
 export interface Child {
   process: ChildProcess;
   url: string;
@@ -16,7 +29,7 @@ export interface Child {
 
 /** chatwire as users run it: `chatwire serve` in its own process, configured by the environment. */
 export async function startChild(env: Record<string, string>, args: string[] = []): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', ...args], {
+  const child = spawn(process.execPath, [...CLI, 'serve', ...args], {
     cwd: root,
     env: {
       ...process.env,

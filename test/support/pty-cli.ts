@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { root } from './child-gateway.js';
+import { CLI, clientEnv, root } from './child-gateway.js';
 
 export interface PtyRun {
   /** Types into the terminal: `\r` is Enter, `\x03` Ctrl-C, `\x04` Ctrl-D. */
@@ -36,12 +36,8 @@ export function startInPty(
   args: string[],
   options: { env?: Record<string, string>; shellCommand?: (command: string) => string } = {},
 ): PtyRun {
-  const command = ['exec', process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args]
-    .map(quote)
-    .join(' ');
-  const env: Record<string, string | undefined> = { ...process.env, SHELL: '/bin/sh', ...options.env };
-  // The developer's own settings must not leak into what the tests see.
-  for (const name of ['CHATWIRE_URL', 'CHATWIRE_API_KEY']) if (!options.env?.[name]) delete env[name];
+  const command = ['exec', process.execPath, ...CLI, ...args].map(quote).join(' ');
+  const env = clientEnv({ SHELL: '/bin/sh', ...options.env });
   const child = spawn(
     'script',
     ['-qfec', options.shellCommand ? options.shellCommand(command) : command, '/dev/null'],
