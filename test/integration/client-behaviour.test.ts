@@ -3,6 +3,35 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type OllamaSimulator, startOllamaSimulator } from '../support/ollama-simulator.js';
 import { chatBody, postChat, type RunningGateway, startGateway } from '../support/start-gateway.js';
+import { startTestUpstream, type TestUpstream, type UpstreamKind } from '../support/test-upstreams.js';
+
+describe.each<UpstreamKind>(['ollama', 'openai'])('a client that disconnects, over a %s upstream', (kind) => {
+  let upstream: TestUpstream;
+  let chatwire: RunningGateway;
+
+  beforeAll(async () => {
+    upstream = await startTestUpstream(kind);
+    chatwire = await startGateway('127.0.0.1:1', upstream.env);
+  });
+  afterAll(async () => {
+    await chatwire.close();
+    await upstream.close();
+  });
+
+  it('mid-stream: the upstream request is aborted within 100 ms', async () => {
+    upstream.behave({ tokens: Array.from({ length: 500 }, (_, i) => `t${i} `), tokenDelayMs: 10 });
+    const controller = new AbortController();
+    const response = await postChat(chatwire.url, undefined, { signal: controller.signal });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    const leftAt = performance.now();
+    controller.abort();
+    const abort = await upstream.nextAbort();
+    expect(abort.phase).toBe('stream');
+    expect(abort.at - leftAt).toBeLessThan(100);
+    await vi.waitFor(() => expect(chatwire.gateway.activeCalls.size).toBe(0));
+  });
+});
 
 describe('client disconnects', () => {
   let sim: OllamaSimulator;
@@ -17,20 +46,6 @@ describe('client disconnects', () => {
     await sim.close();
   });
   beforeEach(() => sim.reset());
-
-  it('mid-stream: the upstream request is aborted within 100 ms', async () => {
-    sim.behave({ tokens: Array.from({ length: 500 }, (_, i) => `t${i} `), tokenDelayMs: 10 });
-    const controller = new AbortController();
-    const response = await postChat(chatwire.url, undefined, { signal: controller.signal });
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    await reader.read();
-    const leftAt = performance.now();
-    controller.abort();
-    const abort = await sim.nextAbort();
-    expect(abort.phase).toBe('stream');
-    expect(abort.at - leftAt).toBeLessThan(100);
-    await vi.waitFor(() => expect(chatwire.gateway.activeCalls.size).toBe(0));
-  });
 
   it('while the model loads: the upstream request is aborted within 100 ms', async () => {
     sim.behave({ loadDelayMs: 30_000 });
