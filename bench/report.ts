@@ -157,7 +157,7 @@ export function checks(results: ScenarioResult[]): Check[] {
       const baseCpu = base?.kind === 'load' ? base.chatwire.cpuMicrosPerToken : undefined;
       const cpu = chatwire.cpuMicrosPerToken;
       const measured = cpu === undefined || baseCpu === undefined ? undefined : cpu / baseCpu;
-      add(id, `CPU vs (${of}) (×)`, measured, `≤ ${ratio}×`, measured !== undefined && measured <= ratio);
+      add(id, cpuVersusLabel(of), measured, `≤ ${ratio}×`, measured !== undefined && measured <= ratio);
     }
     if (targets.peakRssMiB !== undefined) {
       const rss = chatwire.peakRssMiB;
@@ -237,13 +237,15 @@ function loadRows(
   return rows;
 }
 
+function cpuVersusLabel(of: string): string {
+  return `CPU vs (${of}) (×)`;
+}
+
 /** The check of a scenario's CPU against another's, with the other's id. */
 function cpuVersus(result: ScenarioResult, verdicts: Check[]): { check: Check; of: string } | undefined {
   if (result.kind !== 'load' || result.targets.cpuVersus === undefined) return undefined;
   const { of } = result.targets.cpuVersus;
-  const check = verdicts.find(
-    (entry) => entry.scenario === result.id && entry.label === `CPU vs (${of}) (×)`,
-  );
+  const check = verdicts.find((entry) => entry.scenario === result.id && entry.label === cpuVersusLabel(of));
   return check === undefined ? undefined : { check, of };
 }
 
