@@ -4,7 +4,7 @@
 import { type Dispatcher, Pool } from 'undici';
 
 export interface Target {
-  name: 'direct' | 'chatwire';
+  name: 'direct' | 'chatwire' | 'tcp floor' | 'http floor';
   origin: string;
   path: string;
   /** NDJSON (Ollama's routes and /v1/chat) or OpenAI's SSE. */

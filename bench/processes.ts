@@ -1,9 +1,12 @@
-// The two servers under test run as child processes, each pinned to its own CPU where `taskset` exists, so
+// The servers under test run as child processes, each pinned to its own CPU where `taskset` exists, so
 // one's work never shows up in the other's figures.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
+import ts from 'typescript';
 import { request } from 'undici';
 
 export interface Child {
@@ -43,14 +46,48 @@ export function pinSelf(cpu: number): void {
 }
 
 /** `cpu` undefined: not pinned. */
-export async function startUpstream(cpu: number | undefined): Promise<Child> {
-  const child = launch(['--import', 'tsx', 'bench/fast-upstream.ts'], process.env, cpu);
+export function startUpstream(cpu: number | undefined): Promise<Child> {
+  return startScript('fast upstream', ['bench/fast-upstream.ts'], cpu);
+}
+
+/** The floor relays (bench/floor-relays.ts) that chatwire's figures are compared with. */
+export const FLOOR_KINDS = ['tcp', 'http'] as const;
+export type FloorKind = (typeof FLOOR_KINDS)[number];
+
+/**
+ * Runs as plain JavaScript: under tsx, the module loader's own thread would add its heap to the floor's RSS.
+ */
+export function startFloor(kind: FloorKind, upstream: Child, cpu: number | undefined): Promise<Child> {
+  return startScript(`${kind} floor relay`, [floorScript(), kind, upstream.origin], cpu, []);
+}
+
+let compiledFloor: string | undefined;
+
+function floorScript(): string {
+  if (compiledFloor === undefined) {
+    const source = readFileSync('bench/floor-relays.ts', 'utf8');
+    const { outputText } = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    });
+    compiledFloor = 'bench/results/floor-relays.mjs';
+    mkdirSync(dirname(compiledFloor), { recursive: true });
+    writeFileSync(compiledFloor, outputText);
+  }
+  return compiledFloor;
+}
+
+/** A bench TypeScript server that prints {"port":N} once listening. */
+async function startScript(
+  what: string,
+  args: string[],
+  cpu: number | undefined,
+  nodeArgs = ['--import', 'tsx'],
+): Promise<Child> {
+  const child = launch([...nodeArgs, ...args], process.env, cpu);
   const output = keepOutput(child);
   const firstLine = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('fast upstream did not start')), STARTUP_TIMEOUT_MS);
-    child.once('exit', (code) =>
-      reject(new Error(`fast upstream exited (${code}): ${output.lines.join('\n')}`)),
-    );
+    const timer = setTimeout(() => reject(new Error(`${what} did not start`)), STARTUP_TIMEOUT_MS);
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}): ${output.lines.join('\n')}`)));
     output.onLine = (line) => {
       clearTimeout(timer);
       output.onLine = undefined;

@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LoadResult } from './load.js';
+import type { FloorKind } from './processes.js';
 import type { AbortScenario, LoadTargets } from './scenarios.js';
 
 export interface Percentiles {
@@ -26,7 +27,8 @@ export interface TargetFigures {
   otherCpuShare?: number;
 }
 
-export interface ChatwireFigures extends TargetFigures {
+/** Figures of a process between client and upstream: chatwire or a floor relay. */
+export interface RelayFigures extends TargetFigures {
   cpuMs?: number;
   cpuMicrosPerToken?: number;
   /** VmHWM over the measured run (reset after warm-up). */
@@ -42,7 +44,9 @@ export interface LoadScenarioResult {
   settings: { requests: number; concurrency: number; tokens: number; delayMs: number; warmup: number };
   targets: LoadTargets;
   direct: TargetFigures;
-  chatwire: ChatwireFigures;
+  /** The floor relays' figures (absent with --no-floors, and in scenarios that repeat another's floors). */
+  floors: Partial<Record<FloorKind, RelayFigures>>;
+  chatwire: RelayFigures;
   notes: string[];
 }
 
@@ -61,6 +65,7 @@ export interface AbortScenarioResult {
   settings: { samples: number; tokens: number; delayMs: number };
   targets: AbortScenario['targets'];
   direct: AbortFigures;
+  floors: Partial<Record<FloorKind, AbortFigures>>;
   chatwire: AbortFigures;
   notes: string[];
 }
@@ -180,20 +185,21 @@ export function printReport(meta: Meta, results: ScenarioResult[], verdicts: Che
       const check = verdicts.find((entry) => entry.scenario === result.id && entry.label === label);
       return check === undefined ? ['', ''] : [check.limit, check.pass ? 'PASS' : 'FAIL'];
     };
-    lines.push(
-      '',
-      `(${result.id}) ${result.title}`,
-      row('', 'direct', 'chatwire', 'chatwire vs direct', 'target'),
-    );
+    lines.push('', `(${result.id}) ${result.title}`, header());
     lines.push(
       ...(result.kind === 'load'
         ? loadRows(result, judged, cpuVersus(result, verdicts))
         : abortRows(result, judged)),
     );
-    const samples = [
-      ...result.direct.errorSamples.map((sample) => `direct: ${sample}`),
-      ...result.chatwire.errorSamples.map((sample) => `chatwire: ${sample}`),
+    const named: Array<[string, { errorSamples: string[] } | undefined]> = [
+      ['direct', result.direct],
+      ['tcp floor', result.floors.tcp],
+      ['http floor', result.floors.http],
+      ['chatwire', result.chatwire],
     ];
+    const samples = named.flatMap(([name, figures]) =>
+      (figures?.errorSamples ?? []).map((sample) => `${name}: ${sample}`),
+    );
     for (const sample of samples) lines.push(`    ! ${sample}`);
     for (const note of result.notes) lines.push(`    note: ${note}`);
   }
@@ -205,35 +211,57 @@ export function printReport(meta: Meta, results: ScenarioResult[], verdicts: Che
 type Judge = (label: string) => [string, string];
 
 function loadRows(
-  { direct, chatwire }: LoadScenarioResult,
+  { direct, floors, chatwire }: LoadScenarioResult,
   judged: Judge,
   versus: { check: Check; of: string } | undefined,
 ): string[] {
+  const relays = [floors.tcp, floors.http, chatwire];
+  const cells = (value: (figures: RelayFigures) => string) =>
+    relays.map((figures) => (figures === undefined ? '' : value(figures)));
   const rows: string[] = [];
   for (const p of ['p50', 'p90', 'p99'] as const) {
-    const overhead = `${signed(chatwire.ttftMs[p] - direct.ttftMs[p])} ms`;
+    const overhead = (figures: TargetFigures | undefined) =>
+      figures === undefined ? '' : `${signed(chatwire.ttftMs[p] - figures.ttftMs[p])} ms`;
     const target = p === 'p50' ? judged('TTFT overhead p50 (ms)') : [];
-    rows.push(row(`TTFT ${p} (ms)`, ms(direct.ttftMs[p]), ms(chatwire.ttftMs[p]), overhead, ...target));
+    const values = [ms(direct.ttftMs[p]), ...cells((figures) => ms(figures.ttftMs[p]))];
+    rows.push(row(`TTFT ${p} (ms)`, values, overhead(direct), overhead(floors.http), ...target));
   }
-  const ratio = `${(chatwire.tokensPerSecond / direct.tokensPerSecond).toFixed(2)}×`;
-  const throughput = judged('throughput vs direct (×)');
+  const ratio = (figures: TargetFigures | undefined) =>
+    figures === undefined ? '' : `${(chatwire.tokensPerSecond / figures.tokensPerSecond).toFixed(2)}×`;
+  const throughput = [int(direct.tokensPerSecond), ...cells((figures) => int(figures.tokensPerSecond))];
   rows.push(
-    row('tokens/s', int(direct.tokensPerSecond), int(chatwire.tokensPerSecond), ratio, ...throughput),
+    row('tokens/s', throughput, ratio(direct), ratio(floors.http), ...judged('throughput vs direct (×)')),
   );
-  rows.push(row('errors', `${direct.errors}`, `${chatwire.errors}`, '', ...judged('errors (both targets)')));
-  const cpu = fixed(chatwire.cpuMicrosPerToken, 2);
-  rows.push(row('chatwire CPU (µs/token)', '', cpu, '', ...judged('chatwire CPU (µs/token)')));
+  const errors = [`${direct.errors}`, ...cells((figures) => `${figures.errors}`)];
+  rows.push(row('errors', errors, '', '', ...judged('errors (both targets)')));
+  const cpu = ['', ...cells((figures) => fixed(figures.cpuMicrosPerToken, 2))];
+  const cpuRatio =
+    floors.http === undefined ? '' : times(chatwire.cpuMicrosPerToken, floors.http.cpuMicrosPerToken);
+  rows.push(row('relay CPU (µs/token)', cpu, '', cpuRatio, ...judged('chatwire CPU (µs/token)')));
   if (versus !== undefined) {
     const { check, of } = versus;
     const verdict = check.pass ? 'PASS' : 'FAIL';
-    rows.push(row(`chatwire CPU vs (${of})`, '', `${fixed(check.measured, 2)}×`, '', check.limit, verdict));
+    rows.push(
+      row(
+        `chatwire CPU vs (${of})`,
+        ['', '', '', `${fixed(check.measured, 2)}×`],
+        '',
+        '',
+        check.limit,
+        verdict,
+      ),
+    );
   }
-  const upstreamCpu = [direct, chatwire].map((figures) => fixed(figures.upstreamCpuMicrosPerToken, 2));
-  rows.push(row('upstream CPU (µs/token)', upstreamCpu[0] ?? '', upstreamCpu[1] ?? '', '(for scale)'));
-  const startup =
-    chatwire.startupPeakRssMiB === undefined ? '' : `startup ${fixed(chatwire.startupPeakRssMiB, 1)}`;
-  const rss = fixed(chatwire.peakRssMiB, 1);
-  rows.push(row('chatwire peak RSS (MiB)', '', rss, startup, ...judged('chatwire peak RSS (MiB)')));
+  const upstreamCpu = [
+    fixed(direct.upstreamCpuMicrosPerToken, 2),
+    ...cells((figures) => fixed(figures.upstreamCpuMicrosPerToken, 2)),
+  ];
+  rows.push(row('upstream CPU (µs/token)', upstreamCpu, '(for scale)', ''));
+  const rss = ['', ...cells((figures) => fixed(figures.peakRssMiB, 1))];
+  const rssRatio = floors.http === undefined ? '' : times(chatwire.peakRssMiB, floors.http.peakRssMiB);
+  rows.push(row('relay peak RSS (MiB)', rss, '', rssRatio, ...judged('chatwire peak RSS (MiB)')));
+  const startup = ['', ...cells((figures) => fixed(figures.startupPeakRssMiB, 1))];
+  rows.push(row('relay startup RSS (MiB)', startup, '', ''));
   return rows;
 }
 
@@ -249,22 +277,18 @@ function cpuVersus(result: ScenarioResult, verdicts: Check[]): { check: Check; o
   return check === undefined ? undefined : { check, of };
 }
 
-function abortRows({ direct, chatwire }: AbortScenarioResult, judged: Judge): string[] {
+function abortRows({ direct, floors, chatwire }: AbortScenarioResult, judged: Judge): string[] {
   const rows: string[] = [];
+  const all = [direct, floors.tcp, floors.http, chatwire];
   for (const p of ['p50', 'p99'] as const) {
-    const overhead = `${signed(chatwire.latencyMs[p] - direct.latencyMs[p])} ms`;
+    const overhead = (figures: AbortFigures | undefined) =>
+      figures === undefined ? '' : `${signed(chatwire.latencyMs[p] - figures.latencyMs[p])} ms`;
     const target = p === 'p99' ? judged('abort → upstream abort p99 (ms)') : [];
-    rows.push(
-      row(
-        `abort → upstream ${p} (ms)`,
-        ms(direct.latencyMs[p]),
-        ms(chatwire.latencyMs[p]),
-        overhead,
-        ...target,
-      ),
-    );
+    const values = all.map((figures) => (figures === undefined ? '' : ms(figures.latencyMs[p])));
+    rows.push(row(`abort → upstream ${p} (ms)`, values, overhead(direct), overhead(floors.http), ...target));
   }
-  rows.push(row('missed aborts', `${direct.missed}`, `${chatwire.missed}`, '', ...judged('missed aborts')));
+  const missed = all.map((figures) => (figures === undefined ? '' : `${figures.missed}`));
+  rows.push(row('missed aborts', missed, '', '', ...judged('missed aborts')));
   return rows;
 }
 
@@ -273,15 +297,28 @@ export function writeJson(path: string, meta: Meta, results: ScenarioResult[], v
   writeFileSync(path, `${JSON.stringify({ meta, results, checks: verdicts }, null, 2)}\n`);
 }
 
+const HEADER = ['direct', 'tcp floor', 'http floor', 'chatwire'];
+
+function header(): string {
+  return row('', HEADER, 'chatwire vs direct', 'vs http floor', 'target');
+}
+
+/** `values`: direct, tcp floor, http floor, chatwire. */
 function row(
   label: string,
-  direct: string,
-  chatwire: string,
+  values: string[],
   versus: string,
+  versusFloor: string,
   target = '',
   result = '',
 ): string {
-  return `  ${label.padEnd(28)}${direct.padStart(11)}${chatwire.padStart(11)}   ${versus.padEnd(20)}${target.padEnd(12)}${result}`.trimEnd();
+  const cells = values.map((value) => value.padStart(11)).join('');
+  return `  ${label.padEnd(24)}${cells}   ${versus.padEnd(19)}${versusFloor.padEnd(14)}${target.padEnd(12)}${result}`.trimEnd();
+}
+
+/** a/b as "1.23×"; empty when either is missing. */
+function times(a: number | undefined, b: number | undefined): string {
+  return a === undefined || b === undefined || b === 0 ? '' : `${(a / b).toFixed(2)}×`;
 }
 
 function ms(value: number): string {

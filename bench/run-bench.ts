@@ -1,6 +1,6 @@
-// `npm run bench [-- --quick] [--only a,c] [--no-pin]`: each scenario against the fast upstream directly and
-// through chatwire, in one run; then a table of chatwire's cost against the targets, and a JSON record in
-// bench/results/. bench/README.md explains the figures.
+// `npm run bench [-- --quick] [--only a,c] [--no-pin] [--no-floors]`: each scenario against the fast upstream
+// directly, through the two floor relays and through chatwire, in one run; then a table of chatwire's cost
+// against the targets, and a JSON record in bench/results/. bench/README.md explains the figures.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -19,17 +19,26 @@ import {
   resetPeakRss,
   settled,
 } from './proc-stats.js';
-import { type Child, canPin, pinSelf, startChatwire, startUpstream } from './processes.js';
+import {
+  type Child,
+  canPin,
+  FLOOR_KINDS,
+  type FloorKind,
+  pinSelf,
+  startChatwire,
+  startFloor,
+  startUpstream,
+} from './processes.js';
 import { topSelfTime } from './profile-summary.js';
 import {
   type AbortFigures,
   type AbortScenarioResult,
-  type ChatwireFigures,
   checks,
   type LoadScenarioResult,
   type Meta,
   percentiles,
   printReport,
+  type RelayFigures,
   type ScenarioResult,
   targetFigures,
   writeJson,
@@ -39,16 +48,21 @@ import {
   chatwireEnvFor,
   chatwireTarget,
   directTarget,
+  floorTarget,
   type LoadScenario,
   MODEL,
   plan,
   type Scenario,
 } from './scenarios.js';
 
-/** Where each process runs (undefined: not pinned), and whether chatwire runs under the V8 profiler. */
+/**
+ * Where each process runs (undefined: not pinned), whether the floor relays are measured, and whether chatwire
+ * runs under the V8 profiler. The floor relays run where chatwire does.
+ */
 interface Setup {
   upstreamCpu: number | undefined;
   chatwireCpu: number | undefined;
+  floors: boolean;
   profileDir: string | undefined;
 }
 
@@ -89,6 +103,7 @@ async function main(): Promise<void> {
   const setup: Setup = {
     upstreamCpu: pinned ? 0 : undefined,
     chatwireCpu: pinned ? 1 : undefined,
+    floors: !args.includes('--no-floors'),
     profileDir: args.includes('--cpu-prof') ? `bench/results/${stamp}-profiles` : undefined,
   };
   const meta: Meta = {
@@ -136,6 +151,19 @@ async function runLoad(
   const direct = await measure(directTarget(upstream, scenario.tokens), scenario, expected, upstream);
   const notes = [...direct.notes];
 
+  const floors: Partial<Record<FloorKind, RelayFigures>> = {};
+  for (const kind of setup.floors && scenario.floors ? FLOOR_KINDS : []) {
+    const floor = await startFloor(kind, upstream, setup.chatwireCpu);
+    try {
+      const target = floorTarget(kind, floor, scenario.tokens);
+      const measured = await measureRelay(floor, target, scenario, expected, upstream);
+      floors[kind] = measured.figures;
+      notes.push(...measured.notes);
+    } finally {
+      await floor.stop();
+    }
+  }
+
   const chatwireEnv = chatwireEnvFor(upstream, scenario.tokens);
   const connections = loadConfig({ ...process.env, ...chatwireEnv }).upstreamConnections;
   if (connections < scenario.concurrency) {
@@ -153,18 +181,10 @@ async function runLoad(
   const chatwire = await startChatwire(chatwireEnv, setup.chatwireCpu, nodeArgs);
   let windowMicros: [number, number] | undefined;
   try {
-    await settled(chatwire.pid);
-    const startupPeak = peakRssBytes(chatwire.pid);
-    const measured = await measure(
-      chatwireTarget(chatwire, scenario.route),
-      scenario,
-      expected,
-      upstream,
-      chatwire,
-    );
+    const target = chatwireTarget(chatwire, scenario.route);
+    const measured = await measureRelay(chatwire, target, scenario, expected, upstream);
     windowMicros = measured.windowMicros;
     notes.push(...measured.notes);
-    const peak = peakRssBytes(chatwire.pid);
     return {
       kind: 'load',
       id: scenario.id,
@@ -178,11 +198,8 @@ async function runLoad(
       },
       targets: scenario.targets,
       direct: direct.figures,
-      chatwire: {
-        ...measured.figures,
-        ...(peak !== undefined && { peakRssMiB: peak / MiB }),
-        ...(startupPeak !== undefined && { startupPeakRssMiB: startupPeak / MiB }),
-      },
+      floors,
+      chatwire: measured.figures,
       notes,
     };
   } catch (error) {
@@ -197,8 +214,30 @@ async function runLoad(
   }
 }
 
+/** A relay process (chatwire or a floor), measured with its CPU and its measured run's peak RSS. */
+async function measureRelay(
+  relay: Child,
+  target: Target,
+  scenario: LoadScenario,
+  expected: Expected,
+  upstream: Child,
+): Promise<Measured> {
+  await settled(relay.pid);
+  const startupPeak = peakRssBytes(relay.pid);
+  const measured = await measure(target, scenario, expected, upstream, relay);
+  const peak = peakRssBytes(relay.pid);
+  return {
+    ...measured,
+    figures: {
+      ...measured.figures,
+      ...(peak !== undefined && { peakRssMiB: peak / MiB }),
+      ...(startupPeak !== undefined && { startupPeakRssMiB: startupPeak / MiB }),
+    },
+  };
+}
+
 interface Measured {
-  figures: ChatwireFigures;
+  figures: RelayFigures;
   notes: string[];
   windowMicros: [number, number];
 }
@@ -212,10 +251,10 @@ async function measure(
   scenario: LoadScenario,
   expected: Expected,
   upstream: Child,
-  chatwire?: Child,
+  relay?: Child,
 ): Promise<Measured> {
   const pids: Record<string, number> = { harness: process.pid, upstream: upstream.pid };
-  if (chatwire !== undefined) pids.chatwire = chatwire.pid;
+  if (relay !== undefined) pids.relay = relay.pid;
   const retries: string[] = [];
   for (let attempt = 1; ; attempt++) {
     // Before the warm-up, not after it: a long wait would let the warmed keep-alive connections time out.
@@ -252,8 +291,8 @@ async function measureOnce(
     if (warm.errors > 0)
       notes.push(`${target.name} warm-up: ${warm.errors} errors (${warm.errorSamples[0]})`);
     // Startup is chatwire's memory peak (module loading); the scenario's own peak is what the target is about.
-    if (pids.chatwire !== undefined && !resetPeakRss(pids.chatwire)) {
-      notes.push('could not reset VmHWM: chatwire peak RSS includes its startup');
+    if (pids.relay !== undefined && !resetPeakRss(pids.relay)) {
+      notes.push(`could not reset VmHWM: ${target.name} peak RSS includes its startup`);
     }
     const before = cpuSnapshot(pids);
     const startMicros = monotonicMicros();
@@ -263,19 +302,19 @@ async function measureOnce(
 
     const perToken = (ms: number | undefined) =>
       ms === undefined ? undefined : (ms * 1000) / Math.max(1, result.tokens);
-    const figures: ChatwireFigures = {
+    const figures: RelayFigures = {
       ...targetFigures(result),
       upstreamCpuMicrosPerToken: perToken(use.processMs.upstream),
       loadGeneratorCpuMicrosPerToken: perToken(use.processMs.harness),
       otherCpuShare: use.otherShare,
     };
-    const cpuMs = use.processMs.chatwire;
+    const cpuMs = use.processMs.relay;
     if (cpuMs !== undefined) {
       figures.cpuMs = cpuMs;
       figures.cpuMicrosPerToken = perToken(cpuMs);
       if (cpuMs * 1000 < 20 * cpuResolutionMicros) {
         notes.push(
-          `chatwire used ${cpuMs} ms of CPU, near /proc's ${cpuResolutionMicros / 1000} ms resolution`,
+          `${target.name} used ${cpuMs} ms of CPU, near /proc's ${cpuResolutionMicros / 1000} ms resolution`,
         );
       }
     }
@@ -311,17 +350,29 @@ async function runAborts(
 ): Promise<AbortScenarioResult> {
   await configureUpstream(upstream, scenario.tokens, scenario.delayMs);
   const notes: string[] = [];
-  const quiet = async (name: string, pids: Record<string, number>) => {
+  const measureThrough = async (relay: Child | undefined, target: Target): Promise<AbortFigures> => {
+    const pids: Record<string, number> = { harness: process.pid, upstream: upstream.pid };
+    if (relay !== undefined) {
+      await settled(relay.pid);
+      pids.relay = relay.pid;
+    }
     if (!(await quietMachine(pids, QUIET_WAIT_MS)))
-      notes.push(`${name}: the machine was busy; measured anyway`);
+      notes.push(`${target.name}: the machine was busy; measured anyway`);
+    return abortLatencies(target, scenario, upstream);
   };
-  await quiet('direct', { harness: process.pid, upstream: upstream.pid });
-  const direct = await abortLatencies(directTarget(upstream, scenario.tokens), scenario, upstream);
+  const direct = await measureThrough(undefined, directTarget(upstream, scenario.tokens));
+  const floors: Partial<Record<FloorKind, AbortFigures>> = {};
+  for (const kind of setup.floors ? FLOOR_KINDS : []) {
+    const floor = await startFloor(kind, upstream, setup.chatwireCpu);
+    try {
+      floors[kind] = await measureThrough(floor, floorTarget(kind, floor, scenario.tokens));
+    } finally {
+      await floor.stop();
+    }
+  }
   const chatwire = await startChatwire(chatwireEnvFor(upstream, scenario.tokens), setup.chatwireCpu);
   try {
-    await settled(chatwire.pid);
-    await quiet('chatwire', { harness: process.pid, upstream: upstream.pid, chatwire: chatwire.pid });
-    const figures = await abortLatencies(chatwireTarget(chatwire), scenario, upstream);
+    const figures = await measureThrough(chatwire, chatwireTarget(chatwire));
     return {
       kind: 'abort',
       id: scenario.id,
@@ -329,6 +380,7 @@ async function runAborts(
       settings: { samples: scenario.samples, tokens: scenario.tokens, delayMs: scenario.delayMs },
       targets: scenario.targets,
       direct,
+      floors,
       chatwire: figures,
       notes,
     };

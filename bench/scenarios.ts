@@ -1,6 +1,6 @@
 // What is measured: the scenarios of the benchmark issue, and the two ways of reaching the upstream.
 import type { Target } from './load.js';
-import type { Child } from './processes.js';
+import type { Child, FloorKind } from './processes.js';
 
 /** The benchmark issue's targets; a scenario judges only the ones it sets. Zero errors is always required. */
 export interface LoadTargets {
@@ -30,6 +30,8 @@ export interface LoadScenario {
   /** Requests run before measuring, at full concurrency, so both connection pools are open and warm. */
   warmup: number;
   targets: LoadTargets;
+  /** Whether the floor relays are measured too (they take /api/chat as direct does, whatever the route). */
+  floors: boolean;
 }
 
 export interface AbortScenario {
@@ -103,7 +105,9 @@ function load(
 ): LoadScenario {
   const pace = delayMs > 0 ? `${delayMs} ms apart` : 'no delay';
   const title = `${what}, ${requests.toLocaleString('en-US')} requests × ${tokens} tokens, ${pace}`;
-  return { kind: 'load', id, title, route, requests, concurrency, tokens, delayMs, warmup, targets };
+  // (e) and (f) are (b) again on other routes: the floors would measure exactly what they did in (b).
+  const floors = route === '/v1/chat';
+  return { kind: 'load', id, title, route, requests, concurrency, tokens, delayMs, warmup, targets, floors };
 }
 
 export function directTarget(upstream: Child, tokens: number): Target {
@@ -120,6 +124,11 @@ export function directTarget(upstream: Child, tokens: number): Target {
         options: { num_predict: tokens },
       }),
   };
+}
+
+/** A floor relay forwards the direct target's requests unchanged. */
+export function floorTarget(kind: FloorKind, floor: Child, tokens: number): Target {
+  return { ...directTarget(floor, tokens), name: `${kind} floor` };
 }
 
 export function chatwireTarget(chatwire: Child, route: ChatwireRoute = '/v1/chat'): Target {
