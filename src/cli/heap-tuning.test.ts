@@ -7,14 +7,18 @@ const { tuneHeapForManyStreams } = await import('./heap-tuning.js');
 describe('tuneHeapForManyStreams', () => {
   beforeEach(() => setFlagsFromString.mockClear());
 
-  it('limits how far the old generation grows between full collections', () => {
+  it('limits old-generation growth between full collections, and young-generation growth', () => {
     tuneHeapForManyStreams(['--enable-source-maps']);
-    expect(setFlagsFromString).toHaveBeenCalledWith('--heap-growing-percent=10');
+    expect(setFlagsFromString.mock.calls).toEqual([
+      ['--heap-growing-percent=10'],
+      ['--semi-space-growth-factor=1'],
+    ]);
   });
 
-  it('leaves a value given to node alone', () => {
-    tuneHeapForManyStreams(['--heap-growing-percent=50']);
-    tuneHeapForManyStreams(['--heap_growing_percent', '50']);
+  it('leaves values given to node alone', () => {
+    tuneHeapForManyStreams(['--heap-growing-percent=50', '--max-semi-space-size=8']);
+    tuneHeapForManyStreams(['--heap_growing_percent', '50', '--semi_space_growth_factor=2']);
+    tuneHeapForManyStreams(['--heap-growing-percent=50', '--min-semi-space-size=4']);
     expect(setFlagsFromString).not.toHaveBeenCalled();
   });
 });

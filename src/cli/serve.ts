@@ -5,7 +5,6 @@ import { buildGateway } from '../server/build-gateway.js';
 import type { ChatUpstream } from '../upstream/chat-upstream.js';
 import { EmbeddedUpstream } from '../upstream/embedded/embedded-upstream.js';
 import { CliExit } from './cli-support.js';
-import { tuneHeapForManyStreams } from './heap-tuning.js';
 import { pullWithProgress } from './pull-command.js';
 
 /**
@@ -38,7 +37,6 @@ export async function serve(flags: Record<string, string> = {}): Promise<void> {
       process.exit(error.code);
     }
   }
-  tuneHeapForManyStreams();
   const logger = pino({ level: config.log.level, base: { name: 'chatwire' } });
   const gateway = await buildGateway(config, { logger });
   // Before listening: a signal that arrives while chatwire starts still shuts it down gracefully.
