@@ -44,6 +44,8 @@ let encodedByModel = new Map<string, Buffer[]>();
 let started = 0;
 let completed = 0;
 let aborts: Abort[] = [];
+/** Connections accepted since the process started: a relay whose pool keeps reconnecting shows here. */
+let connections = 0;
 
 const server = createServer((request, response) => {
   if (request.method === 'POST' && request.url === '/api/chat') return readJson(request, chat(response));
@@ -115,7 +117,7 @@ function configure(response: ServerResponse) {
 }
 
 function stats() {
-  return { scenario, started, completed, aborted: aborts.length, aborts };
+  return { scenario, started, completed, connections, aborted: aborts.length, aborts };
 }
 
 /** The whole reply for a model, encoded once per scenario: the hot path only writes buffers. */
@@ -179,6 +181,10 @@ function readJson<T>(request: IncomingMessage, handle: (body: T) => void): void 
 function sendJson(response: ServerResponse, value: unknown): void {
   response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(value));
 }
+
+server.on('connection', () => {
+  connections++;
+});
 
 // A 1,000-connection burst overflows Node's default accept backlog (511); dropped SYNs would show up as
 // one-second TTFT outliers that belong to the kernel, not to the server being measured.

@@ -25,6 +25,11 @@ export interface TargetFigures {
   loadGeneratorCpuMicrosPerToken?: number;
   /** Share of the machine's CPU that other processes used during the measured run. */
   otherCpuShare?: number;
+  /**
+   * Connections the upstream accepted during the measured run: 0 when the pool's warm connections carried
+   * it (the harness's two /_stats requests around the run may add one each).
+   */
+  upstreamConnects?: number;
 }
 
 /** Figures of a process between client and upstream: chatwire or a floor relay. */
@@ -257,6 +262,11 @@ function loadRows(
     ...cells((figures) => fixed(figures.upstreamCpuMicrosPerToken, 2)),
   ];
   rows.push(row('upstream CPU (µs/token)', upstreamCpu, '(for scale)', ''));
+  const connects = [
+    `${direct.upstreamConnects ?? 'n/a'}`,
+    ...cells((figures) => `${figures.upstreamConnects ?? 'n/a'}`),
+  ];
+  rows.push(row('upstream connects', connects, '(pool churn)', ''));
   const rss = ['', ...cells((figures) => fixed(figures.peakRssMiB, 1))];
   const rssRatio = floors.http === undefined ? '' : times(chatwire.peakRssMiB, floors.http.peakRssMiB);
   rows.push(row('relay peak RSS (MiB)', rss, '', rssRatio, ...judged('chatwire peak RSS (MiB)')));

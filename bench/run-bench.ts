@@ -78,6 +78,7 @@ const ABORT_REPORT_TIMEOUT_MS = 3_000;
 const OTHER_LOAD_WARNING = 0.1;
 const QUIET_WAIT_MS = 60_000;
 const MEASURE_ATTEMPTS = 3;
+const WARMUP_ROUNDS = 5;
 const MiB = 1024 * 1024;
 
 async function main(): Promise<void> {
@@ -259,7 +260,7 @@ async function measure(
   for (let attempt = 1; ; attempt++) {
     // Before the warm-up, not after it: a long wait would let the warmed keep-alive connections time out.
     const quiet = await quietMachine(pids, QUIET_WAIT_MS);
-    const measured = await measureOnce(target, scenario, expected, pids);
+    const measured = await measureOnce(target, scenario, expected, pids, upstream);
     const share = measured.figures.otherCpuShare ?? 0;
     if (share <= OTHER_LOAD_WARNING || attempt === MEASURE_ATTEMPTS) {
       if (!quiet) measured.notes.push(`${target.name}: the machine never got quiet; measured anyway`);
@@ -283,22 +284,23 @@ async function measureOnce(
   scenario: LoadScenario,
   expected: Expected,
   pids: Record<string, number>,
+  upstream: Child,
 ): Promise<Measured> {
   const notes: string[] = [];
   const generator = new LoadGenerator(target, scenario.concurrency);
   try {
-    const warm = await generator.run(scenario.warmup, scenario.concurrency, expected);
-    if (warm.errors > 0)
-      notes.push(`${target.name} warm-up: ${warm.errors} errors (${warm.errorSamples[0]})`);
+    await warmUp(generator, target, scenario, expected, upstream, notes);
     // Startup is chatwire's memory peak (module loading); the scenario's own peak is what the target is about.
     if (pids.relay !== undefined && !resetPeakRss(pids.relay)) {
       notes.push(`could not reset VmHWM: ${target.name} peak RSS includes its startup`);
     }
+    const connectionsBefore = await upstreamConnections(upstream);
     const before = cpuSnapshot(pids);
     const startMicros = monotonicMicros();
     const result = await generator.run(scenario.requests, scenario.concurrency, expected);
     const windowMicros: [number, number] = [startMicros, monotonicMicros()];
     const use = cpuUse(before, cpuSnapshot(pids));
+    const upstreamConnects = (await upstreamConnections(upstream)) - connectionsBefore;
 
     const perToken = (ms: number | undefined) =>
       ms === undefined ? undefined : (ms * 1000) / Math.max(1, result.tokens);
@@ -307,6 +309,7 @@ async function measureOnce(
       upstreamCpuMicrosPerToken: perToken(use.processMs.upstream),
       loadGeneratorCpuMicrosPerToken: perToken(use.processMs.harness),
       otherCpuShare: use.otherShare,
+      upstreamConnects,
     };
     const cpuMs = use.processMs.relay;
     if (cpuMs !== undefined) {
@@ -322,6 +325,32 @@ async function measureOnce(
   } finally {
     await generator.close();
   }
+}
+
+/**
+ * Runs the warm-up until the relay's upstream pool stops growing, at most WARMUP_ROUNDS times. One round is
+ * not always enough: a cold relay starts a burst's streams more slowly than a fast upstream ends them, so
+ * their upstream connections get reused and the measured run would open the rest (and time their connects).
+ */
+async function warmUp(
+  generator: LoadGenerator,
+  target: Target,
+  scenario: LoadScenario,
+  expected: Expected,
+  upstream: Child,
+  notes: string[],
+): Promise<void> {
+  let connections = await upstreamConnections(upstream);
+  for (let round = 1; round <= WARMUP_ROUNDS; round++) {
+    const warm = await generator.run(scenario.warmup, scenario.concurrency, expected);
+    if (warm.errors > 0)
+      notes.push(`${target.name} warm-up: ${warm.errors} errors (${warm.errorSamples[0]})`);
+    const now = await upstreamConnections(upstream);
+    // The harness's own /_stats request may open one.
+    if (now - connections <= 1) return;
+    connections = now;
+  }
+  notes.push(`${target.name}: its upstream pool still grew after ${WARMUP_ROUNDS} warm-up rounds`);
 }
 
 function monotonicMicros(): number {
@@ -436,6 +465,11 @@ async function configureUpstream(upstream: Child, tokens: number, delayMs: numbe
   await response.body.dump();
   const { bytes } = (await getJson(upstream, `/_expected?model=${MODEL}`)) as { bytes: number };
   return { tokens, bytes };
+}
+
+/** Connections the upstream has accepted so far (the harness's own /_stats requests included). */
+async function upstreamConnections(upstream: Child): Promise<number> {
+  return ((await getJson(upstream, '/_stats')) as { connections: number }).connections;
 }
 
 async function getJson(child: Child, path: string): Promise<unknown> {
