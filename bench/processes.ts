@@ -54,11 +54,14 @@ export function startUpstream(cpu: number | undefined): Promise<Child> {
 export const FLOOR_KINDS = ['tcp', 'http'] as const;
 export type FloorKind = (typeof FLOOR_KINDS)[number];
 
+/** chatwire's own heap tuning (src/cli/heap-tuning.ts), so memory figures differ by code, not by V8 settings. */
+const FLOOR_HEAP_FLAGS = ['--heap-growing-percent=10', '--semi-space-growth-factor=1'];
+
 /**
  * Runs as plain JavaScript: under tsx, the module loader's own thread would add its heap to the floor's RSS.
  */
 export function startFloor(kind: FloorKind, upstream: Child, cpu: number | undefined): Promise<Child> {
-  return startScript(`${kind} floor relay`, [floorScript(), kind, upstream.origin], cpu, []);
+  return startScript(`${kind} floor relay`, [floorScript(), kind, upstream.origin], cpu, FLOOR_HEAP_FLAGS);
 }
 
 let compiledFloor: string | undefined;
