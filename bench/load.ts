@@ -84,11 +84,15 @@ export class LoadGenerator {
   }
 
   /** One at a time: start a stream, abort it as soon as its first token arrives, note when. */
-  async aborts(samples: number, gapMs: number): Promise<{ samples: AbortSample[]; errors: string[] }> {
+  async aborts(
+    samples: number,
+    gapMs: number,
+    prefix = 'abort',
+  ): Promise<{ samples: AbortSample[]; errors: string[] }> {
     const done: AbortSample[] = [];
     const errors: string[] = [];
     for (let index = 0; index < samples; index++) {
-      const tag = `abort-${this.target.name}-${index}`;
+      const tag = `${prefix}-${this.target.name}-${index}`;
       const outcome = await this.stream(tag, { tokens: 0, bytes: 0 }, true);
       if (typeof outcome === 'string') errors.push(outcome);
       else if (outcome.abortedAtNs !== undefined) done.push({ tag, abortedAtNs: outcome.abortedAtNs });

@@ -427,6 +427,8 @@ async function abortLatencies(
   const generator = new LoadGenerator(target, 1);
   let run: { samples: AbortSample[]; errors: string[] };
   try {
+    // Unmeasured: their tags differ, so the upstream's records of them are never matched.
+    await generator.aborts(scenario.warmup, 0, 'warm-up');
     run = await generator.aborts(scenario.samples, ABORT_GAP_MS);
   } finally {
     await generator.close();

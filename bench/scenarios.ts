@@ -39,6 +39,8 @@ export interface AbortScenario {
   id: string;
   title: string;
   samples: number;
+  /** Aborted streams before the measured ones, so the abort path runs optimised. */
+  warmup: number;
   tokens: number;
   delayMs: number;
   targets: { p99Ms: number };
@@ -54,10 +56,15 @@ export function plan(quick: boolean): Scenario[] {
   const n = (full: number, smoke: number) => (quick ? smoke : full);
   const abortSamples = n(50, 20);
   const throughput: LoadTargets = { ttftOverheadP50Ms: 5, throughputRatio: 0.8, cpuMicrosPerToken: 5 };
+  // Warm-ups long enough for V8 to optimise each relay's per-request path, which takes on the order of a
+  // thousand requests: with 20, chatwire's (a) ran at twice its steady CPU per request and TTFT.
+  const manyStreamsWarmup = n(640, 320);
   return [
-    load('a', 'latency: 1 stream at a time', n(200, 50), 1, 32, 0, n(20, 10), { ttftOverheadP50Ms: 0.5 }),
+    load('a', 'latency: 1 stream at a time', n(200, 50), 1, 32, 0, n(2_000, 1_000), {
+      ttftOverheadP50Ms: 0.5,
+    }),
     // The CPU budget is judged here, where per-token work dominates per-request work.
-    load('b', 'throughput: 64 concurrent streams', n(1_000, 200), 64, 256, 0, 64, throughput),
+    load('b', 'throughput: 64 concurrent streams', n(1_000, 200), 64, 256, 0, manyStreamsWarmup, throughput),
     load('c', 'many slow streams: 1,000 concurrent', n(2_000, 1_000), 1_000, 20, 50, 1_000, {
       ttftOverheadP50Ms: 100,
       peakRssMiB: 120,
@@ -67,6 +74,7 @@ export function plan(quick: boolean): Scenario[] {
       id: 'd',
       title: `abort: the client leaves after the first token, ${abortSamples} samples one at a time (upstream: 200 tokens 20 ms apart)`,
       samples: abortSamples,
+      warmup: n(200, 50),
       // Long enough that every stream is still running when its client leaves.
       tokens: 200,
       delayMs: 20,
@@ -74,7 +82,17 @@ export function plan(quick: boolean): Scenario[] {
     },
     // (b) again on the other protocols: Ollama's route relays the upstream's bytes, OpenAI's translates
     // every chunk to SSE, which may cost at most 1.5 times the NDJSON path's CPU.
-    load('e', "throughput on Ollama's /api/chat", n(1_000, 200), 64, 256, 0, 64, throughput, '/api/chat'),
+    load(
+      'e',
+      "throughput on Ollama's /api/chat",
+      n(1_000, 200),
+      64,
+      256,
+      0,
+      manyStreamsWarmup,
+      throughput,
+      '/api/chat',
+    ),
     load(
       'f',
       "throughput on OpenAI's /v1/chat/completions (SSE)",
@@ -82,7 +100,7 @@ export function plan(quick: boolean): Scenario[] {
       64,
       256,
       0,
-      64,
+      manyStreamsWarmup,
       {
         ...throughput,
         cpuVersus: { of: 'e', ratio: 1.5 },
