@@ -55,7 +55,7 @@ export const FLOOR_KINDS = ['tcp', 'http'] as const;
 export type FloorKind = (typeof FLOOR_KINDS)[number];
 
 /** chatwire's own heap tuning (src/cli/heap-tuning.ts), so memory figures differ by code, not by V8 settings. */
-const FLOOR_HEAP_FLAGS = ['--heap-growing-percent=10', '--semi-space-growth-factor=1'];
+const FLOOR_HEAP_FLAGS = ['--heap-growing-percent=50', '--semi-space-growth-factor=1'];
 
 /**
  * Runs as plain JavaScript: under tsx, the module loader's own thread would add its heap to the floor's RSS.

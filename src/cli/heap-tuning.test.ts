@@ -10,7 +10,7 @@ describe('tuneHeapForManyStreams', () => {
   it('limits old-generation growth between full collections, and young-generation growth', () => {
     tuneHeapForManyStreams(['--enable-source-maps']);
     expect(setFlagsFromString.mock.calls).toEqual([
-      ['--heap-growing-percent=10'],
+      ['--heap-growing-percent=50'],
       ['--semi-space-growth-factor=1'],
     ]);
   });
