@@ -67,7 +67,7 @@ export interface AbortScenarioResult {
   kind: 'abort';
   id: string;
   title: string;
-  settings: { samples: number; tokens: number; delayMs: number };
+  settings: { samples: number; warmup: number; tokens: number; delayMs: number };
   targets: AbortScenario['targets'];
   direct: AbortFigures;
   floors: Partial<Record<FloorKind, AbortFigures>>;

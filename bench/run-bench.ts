@@ -406,7 +406,12 @@ async function runAborts(
       kind: 'abort',
       id: scenario.id,
       title: scenario.title,
-      settings: { samples: scenario.samples, tokens: scenario.tokens, delayMs: scenario.delayMs },
+      settings: {
+        samples: scenario.samples,
+        warmup: scenario.warmup,
+        tokens: scenario.tokens,
+        delayMs: scenario.delayMs,
+      },
       targets: scenario.targets,
       direct,
       floors,
