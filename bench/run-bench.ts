@@ -289,12 +289,11 @@ async function measureOnce(
   const notes: string[] = [];
   const generator = new LoadGenerator(target, scenario.concurrency);
   try {
-    await warmUp(generator, target, scenario, expected, upstream, notes);
+    const connectionsBefore = await warmUp(generator, target, scenario, expected, upstream, notes);
     // Startup is chatwire's memory peak (module loading); the scenario's own peak is what the target is about.
     if (pids.relay !== undefined && !resetPeakRss(pids.relay)) {
       notes.push(`could not reset VmHWM: ${target.name} peak RSS includes its startup`);
     }
-    const connectionsBefore = await upstreamConnections(upstream);
     const before = cpuSnapshot(pids);
     const startMicros = monotonicMicros();
     const result = await generator.run(scenario.requests, scenario.concurrency, expected);
@@ -331,6 +330,7 @@ async function measureOnce(
  * Runs the warm-up until the relay's upstream pool stops growing, at most WARMUP_ROUNDS times. One round is
  * not always enough: a cold relay starts a burst's streams more slowly than a fast upstream ends them, so
  * their upstream connections get reused and the measured run would open the rest (and time their connects).
+ * Returns the upstream's connection count after the last round, where the measured run's count starts.
  */
 async function warmUp(
   generator: LoadGenerator,
@@ -339,7 +339,7 @@ async function warmUp(
   expected: Expected,
   upstream: Child,
   notes: string[],
-): Promise<void> {
+): Promise<number> {
   let connections = await upstreamConnections(upstream);
   for (let round = 1; round <= WARMUP_ROUNDS; round++) {
     const warm = await generator.run(scenario.warmup, scenario.concurrency, expected);
@@ -347,10 +347,12 @@ async function warmUp(
       notes.push(`${target.name} warm-up: ${warm.errors} errors (${warm.errorSamples[0]})`);
     const now = await upstreamConnections(upstream);
     // The harness's own /_stats request may open one.
-    if (now - connections <= 1) return;
+    const grew = now - connections > 1;
     connections = now;
+    if (!grew) return connections;
   }
   notes.push(`${target.name}: its upstream pool still grew after ${WARMUP_ROUNDS} warm-up rounds`);
+  return connections;
 }
 
 function monotonicMicros(): number {
