@@ -196,14 +196,9 @@ export function printReport(meta: Meta, results: ScenarioResult[], verdicts: Che
         ? loadRows(result, judged, cpuVersus(result, verdicts))
         : abortRows(result, judged)),
     );
-    const named: Array<[string, { errorSamples: string[] } | undefined]> = [
-      ['direct', result.direct],
-      ['tcp floor', result.floors.tcp],
-      ['http floor', result.floors.http],
-      ['chatwire', result.chatwire],
-    ];
-    const samples = named.flatMap(([name, figures]) =>
-      (figures?.errorSamples ?? []).map((sample) => `${name}: ${sample}`),
+    type Sampled = { errorSamples: string[] };
+    const samples = columns<Sampled, Sampled>(result).flatMap((figures, index) =>
+      (figures?.errorSamples ?? []).map((sample) => `${HEADER[index]}: ${sample}`),
     );
     for (const sample of samples) lines.push(`    ! ${sample}`);
     for (const note of result.notes) lines.push(`    note: ${note}`);
@@ -220,7 +215,7 @@ function loadRows(
   judged: Judge,
   versus: { check: Check; of: string } | undefined,
 ): string[] {
-  const relays = [floors.tcp, floors.http, chatwire];
+  const [, ...relays] = columns({ direct, floors, chatwire });
   const cells = (value: (figures: RelayFigures) => string) =>
     relays.map((figures) => (figures === undefined ? '' : value(figures)));
   const rows: string[] = [];
@@ -289,7 +284,7 @@ function cpuVersus(result: ScenarioResult, verdicts: Check[]): { check: Check; o
 
 function abortRows({ direct, floors, chatwire }: AbortScenarioResult, judged: Judge): string[] {
   const rows: string[] = [];
-  const all = [direct, floors.tcp, floors.http, chatwire];
+  const all = columns({ direct, floors, chatwire });
   for (const p of ['p50', 'p99'] as const) {
     const overhead = (figures: AbortFigures | undefined) =>
       figures === undefined ? '' : `${signed(chatwire.latencyMs[p] - figures.latencyMs[p])} ms`;
@@ -307,7 +302,17 @@ export function writeJson(path: string, meta: Meta, results: ScenarioResult[], v
   writeFileSync(path, `${JSON.stringify({ meta, results, checks: verdicts }, null, 2)}\n`);
 }
 
+/** The table's columns, in the order of `columns`. */
 const HEADER = ['direct', 'tcp floor', 'http floor', 'chatwire'];
+
+/** A scenario's figures per column (undefined: that floor was not measured). */
+function columns<D, R>(result: {
+  direct: D;
+  floors: Partial<Record<FloorKind, R>>;
+  chatwire: R;
+}): [D, R | undefined, R | undefined, R] {
+  return [result.direct, result.floors.tcp, result.floors.http, result.chatwire];
+}
 
 function header(): string {
   return row('', HEADER, 'chatwire vs direct', 'vs http floor', 'target');
