@@ -3,12 +3,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { storeBackends, type TestDatabase } from '../../test/support/databases.js';
 import type { ConversationStore, ReplyOutcome } from './conversation-store.js';
 import { RESTART_ERROR } from './kysely-conversation-store.js';
 import { openConversationStore, SQLITE_FILE_NAME } from './open-conversation-store.js';
+import { openSqlite } from './sqlite/open-sqlite.js';
+import { firstValue } from './sqlite/sqlite-connection.js';
 import { ConversationNotFoundError, InvalidCursorError } from './store-errors.js';
 
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -346,11 +347,11 @@ describe('conversation store on SQLite files', () => {
     await store.addMessage(conversation.id, { role: 'user', content: 'hi' });
     await store.close();
 
-    const file = new SqliteDatabase(join(folder, SQLITE_FILE_NAME), { readonly: true });
+    const file = await openSqlite(join(folder, SQLITE_FILE_NAME), { readonly: true });
     try {
-      expect(file.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(file.pragma('integrity_check', { simple: true })).toBe('ok');
-      expect(file.pragma('foreign_key_check')).toEqual([]);
+      expect(firstValue(file, 'pragma journal_mode')).toBe('wal');
+      expect(firstValue(file, 'pragma integrity_check')).toBe('ok');
+      expect(file.rows('pragma foreign_key_check')).toEqual([]);
     } finally {
       file.close();
     }

@@ -4,6 +4,7 @@ import { type Dialect, Kysely, Migrator, PostgresDialect, SqliteAdapter, SqliteD
 import type { ConversationStore } from './conversation-store.js';
 import { KyselyConversationStore } from './kysely-conversation-store.js';
 import { type Database, type DatabaseKind, migrationProvider } from './schema.js';
+import { openSqlite } from './sqlite/open-sqlite.js';
 
 export interface StoreLogger {
   info(obj: object, msg: string): void;
@@ -25,15 +26,18 @@ const IN_MEMORY_URL = 'sqlite::memory:';
 export async function openConversationStore(options: OpenStoreOptions): Promise<ConversationStore> {
   const target = resolveTarget(options);
   let db: Kysely<Database>;
+  let driver: string;
   try {
-    db = new Kysely<Database>({ dialect: await createDialect(target, options.logger) });
+    const opened = await createDialect(target, options.logger);
+    driver = opened.driver;
+    db = new Kysely<Database>({ dialect: opened.dialect });
   } catch (error) {
     throw openError(target, error);
   }
   try {
     const applied = await migrate(db, target.kind);
     options.logger?.info(
-      { database: target.kind, at: target.description, migrationsApplied: applied },
+      { database: target.kind, driver, at: target.description, migrationsApplied: applied },
       `conversations stored in ${target.kind === 'sqlite' ? 'SQLite' : 'PostgreSQL'} at ${target.description}`,
     );
   } catch (error) {
@@ -74,7 +78,10 @@ function describePostgresUrl(url: string): string {
 }
 
 /** Each driver is loaded only when chosen: the one not in use costs no memory or start-up time. */
-async function createDialect(target: Target, logger: StoreLogger | undefined): Promise<Dialect> {
+async function createDialect(
+  target: Target,
+  logger: StoreLogger | undefined,
+): Promise<{ dialect: Dialect; driver: string }> {
   if (target.kind === 'postgres') {
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: target.url, application_name: 'chatwire' });
@@ -82,19 +89,17 @@ async function createDialect(target: Target, logger: StoreLogger | undefined): P
     pool.on('error', (error) => {
       (logger?.warn ?? logger?.info)?.call(logger, { err: error }, 'PostgreSQL connection lost');
     });
-    return new PostgresDialect({ pool });
+    return { dialect: new PostgresDialect({ pool }), driver: 'pg' };
   }
   if (target.file !== ':memory:') mkdirSync(dirname(target.file), { recursive: true });
-  const { default: SqliteDatabase } = await import('better-sqlite3');
-  const sqlite = new SqliteDatabase(target.file);
+  const sqlite = await openSqlite(target.file);
   // WAL lets readers (a backup, the sqlite3 shell) work beside the writer; with it, synchronous=NORMAL
   // still never corrupts the file and loses no commits on a process crash, only on power loss.
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
   // Another process holding the write lock (a second gateway, a backup) is waited for, not an error.
-  sqlite.pragma('busy_timeout = 5000');
-  return new TransactionalDdlSqliteDialect({ database: sqlite });
+  sqlite.exec(
+    'pragma journal_mode = WAL; pragma synchronous = NORMAL; pragma foreign_keys = ON; pragma busy_timeout = 5000',
+  );
+  return { dialect: new TransactionalDdlSqliteDialect({ database: sqlite.database }), driver: sqlite.driver };
 }
 
 /** SQLite runs DDL inside transactions; saying so makes Kysely apply each migration atomically. */

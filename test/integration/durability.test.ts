@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openSqlite } from '../../src/storage/sqlite/open-sqlite.js';
+import { firstValue } from '../../src/storage/sqlite/sqlite-connection.js';
 import { type Child, startChild } from '../support/child-gateway.js';
 import { storeBackends } from '../support/databases.js';
 import { type OllamaSimulator, startOllamaSimulator } from '../support/ollama-simulator.js';
@@ -129,9 +130,9 @@ for (const backend of storeBackends) {
           ...(databaseUrl !== undefined && { DATABASE_URL: databaseUrl }),
         });
         if (backend.name === 'sqlite') {
-          const file = new Database(join(dataDir, 'chatwire.db'), { readonly: true });
+          const file = await openSqlite(join(dataDir, 'chatwire.db'), { readonly: true });
           try {
-            expect(file.pragma('integrity_check', { simple: true })).toBe('ok');
+            expect(firstValue(file, 'pragma integrity_check')).toBe('ok');
           } finally {
             file.close();
           }
