@@ -1,0 +1,85 @@
+import type { ChatMessage } from '../../contracts/chat-request.js';
+
+/**
+ * Characters per block of the rendered conversation: about 64 tokens. A slot's reusable prefix is
+ * estimated to this resolution, without a tokenizer.
+ */
+export const BLOCK_CHARS = 256;
+/** The usual 4 characters per token of English text, for logs that speak in tokens. */
+export const CHARS_PER_TOKEN = 4;
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+/**
+ * Chained hashes of fixed-size blocks of a conversation as the model reads it: block i's hash covers
+ * blocks 0..i, so two chains agree up to index i exactly when their texts share that prefix (but for
+ * 32-bit collisions, which only ever misroute). Only whole blocks count; the tail waits for more text.
+ */
+export class PrefixHasher {
+  private readonly hashes: number[] = [];
+  private chain = FNV_OFFSET;
+  private state = FNV_OFFSET;
+  private filled = 0;
+
+  /** Renders each message as the role, then its content, with separators no text contains. */
+  pushMessages(messages: readonly ChatMessage[]): this {
+    for (const message of messages) {
+      this.push('\u0001');
+      this.push(message.role);
+      this.push('\u0002');
+      this.push(message.content);
+    }
+    return this;
+  }
+
+  /** The opening of an assistant message: what a reply that is still streaming extends. */
+  pushReplyStart(): this {
+    this.push('\u0001assistant\u0002');
+    return this;
+  }
+
+  push(text: string): void {
+    let state = this.state;
+    let filled = this.filled;
+    for (let i = 0; i < text.length; i++) {
+      state = Math.imul(state ^ text.charCodeAt(i), FNV_PRIME);
+      if (++filled === BLOCK_CHARS) {
+        this.chain = Math.imul(this.chain ^ (state >>> 0), FNV_PRIME) >>> 0;
+        this.hashes.push(this.chain);
+        state = this.chain;
+        filled = 0;
+      }
+    }
+    this.state = state;
+    this.filled = filled;
+  }
+
+  /** The chain so far; later pushes do not change the array returned. */
+  blocks(): Uint32Array {
+    return Uint32Array.from(this.hashes);
+  }
+
+  get length(): number {
+    return this.hashes.length;
+  }
+}
+
+export function conversationBlocks(messages: readonly ChatMessage[]): Uint32Array {
+  return new PrefixHasher().pushMessages(messages).blocks();
+}
+
+/**
+ * How many leading blocks two chains share. Because each hash covers everything before it, equality is
+ * monotone along the chains, and a binary search finds the end of the common prefix in O(log n).
+ */
+export function commonBlocks(a: Uint32Array, b: Uint32Array): number {
+  let low = 0;
+  let high = Math.min(a.length, b.length);
+  while (low < high) {
+    const mid = (low + high + 1) >>> 1;
+    if (a[mid - 1] === b[mid - 1]) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
