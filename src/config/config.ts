@@ -7,8 +7,9 @@ import {
   servedModelName,
 } from '../upstream/embedded/model-reference.js';
 import { ConfigError } from './config-error.js';
+import { readConfigFile } from './config-file.js';
 import { formatBaseUrl, parseOllamaHost } from './parse-ollama-host.js';
-import { readPersonaFile } from './persona-file.js';
+import { hostsFromFile, hostsFromList, type PoolConfig } from './upstreams-config.js';
 
 /** The embedded engine's model unless CHATWIRE_MODEL_FILE names another: small, instruct-tuned, ChatML. */
 export const DEFAULT_EMBEDDED_MODEL = 'hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M';
@@ -20,6 +21,13 @@ const envSchema = z.object({
   CHATWIRE_UPSTREAM_KIND: z.enum(['ollama', 'openai', 'embedded']).optional(),
   CHATWIRE_UPSTREAM_URL: z.string().optional(),
   CHATWIRE_UPSTREAM_API_KEY: z.string().optional(),
+  CHATWIRE_UPSTREAMS: z.string().optional(),
+  CHATWIRE_CATALOG_REFRESH_MS: z.coerce.number().int().min(100).default(10_000),
+  CHATWIRE_HEALTH_INTERVAL_MS: z.coerce.number().int().min(100).default(5_000),
+  CHATWIRE_EJECT_AFTER: z.coerce.number().int().min(1).default(3),
+  CHATWIRE_EJECT_MS: z.coerce.number().int().min(1).default(30_000),
+  CHATWIRE_RETRIES: z.coerce.number().int().min(0).default(2),
+  CHATWIRE_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
   CHATWIRE_SSE_KEEPALIVE_MS: z.coerce.number().int().min(0).default(15_000),
   CHATWIRE_HOST: z.string().min(1).default('127.0.0.1'),
   CHATWIRE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -83,7 +91,12 @@ export interface UpstreamConfig {
 export interface Config {
   host: string;
   port: number;
+  /** The first (or only) upstream; with several hosts, `pool` has them all. */
   upstream: UpstreamConfig;
+  /** The model servers chat requests are routed over (not used by the embedded engine). */
+  pool: PoolConfig;
+  /** How long a host's first ejection lasts; each later one lasts that many times longer. */
+  ejectMs: number;
   /** How often an SSE client waiting for a slow first token gets a `: ping` comment; 0 = never. */
   sseKeepAliveMs: number;
   persona: Persona;
@@ -160,14 +173,26 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   const values = parsed.data;
-  const upstream = readUpstreamConfig(values);
+  const kind = readUpstreamKind(values);
   const embedded = readEmbeddedConfig(values, env, relevant.CHATWIRE_MODEL !== undefined);
   // The embedded engine serves one model under one name; CHATWIRE_MODEL's Ollama default would not exist.
-  const model = upstream.kind === 'embedded' ? embedded.modelName : values.CHATWIRE_MODEL;
+  const model = kind === 'embedded' ? embedded.modelName : values.CHATWIRE_MODEL;
+  const file =
+    values.CHATWIRE_CONFIG_FILE === undefined
+      ? undefined
+      : readConfigFile(values.CHATWIRE_CONFIG_FILE, model);
+  const pool = readPoolConfig(values, kind, file?.upstreams);
+  const first = pool.hosts[0];
+  const upstream: UpstreamConfig =
+    kind === 'embedded' || first === undefined
+      ? readUpstreamConfig(values, kind)
+      : { kind: first.kind, baseUrl: first.url, ...(first.apiKey !== undefined && { apiKey: first.apiKey }) };
   return {
     host: values.CHATWIRE_HOST,
     port: values.CHATWIRE_PORT,
     upstream,
+    pool,
+    ejectMs: values.CHATWIRE_EJECT_MS,
     sseKeepAliveMs: values.CHATWIRE_SSE_KEEPALIVE_MS,
     persona: {
       model,
@@ -195,8 +220,7 @@ export function loadConfig(env: Env = process.env): Config {
       dataDir: values.CHATWIRE_DATA_DIR,
     },
     contextTokens: values.CHATWIRE_CONTEXT_TOKENS,
-    personas:
-      values.CHATWIRE_CONFIG_FILE === undefined ? [] : readPersonaFile(values.CHATWIRE_CONFIG_FILE, model),
+    personas: file?.personas ?? [],
     embedded,
   };
 }
@@ -232,14 +256,69 @@ function readEmbeddedConfig(
   };
 }
 
-function readUpstreamConfig(values: z.infer<typeof envSchema>): UpstreamConfig {
+function readUpstreamKind(values: z.infer<typeof envSchema>): UpstreamConfig['kind'] {
   const { CHATWIRE_ENGINE: engine, CHATWIRE_UPSTREAM_KIND: upstreamKind } = values;
   if (engine !== undefined && upstreamKind !== undefined && engine !== upstreamKind) {
     throw new ConfigError(
       `invalid configuration: CHATWIRE_ENGINE=${engine} and CHATWIRE_UPSTREAM_KIND=${upstreamKind} disagree; set one`,
     );
   }
-  const kind = engine ?? upstreamKind ?? 'ollama';
+  return engine ?? upstreamKind ?? 'ollama';
+}
+
+/**
+ * The hosts to route over: CHATWIRE_UPSTREAMS, or the config file's `upstreams`, or else the one host
+ * OLLAMA_HOST / CHATWIRE_UPSTREAM_URL names, with no stream limit of chatwire's own, as before pools.
+ */
+function readPoolConfig(
+  values: z.infer<typeof envSchema>,
+  kind: UpstreamConfig['kind'],
+  fileHosts: Parameters<typeof hostsFromFile>[0] | undefined,
+): PoolConfig {
+  const settings = {
+    catalogRefreshMs: values.CHATWIRE_CATALOG_REFRESH_MS,
+    healthIntervalMs: values.CHATWIRE_HEALTH_INTERVAL_MS,
+    ejectAfter: values.CHATWIRE_EJECT_AFTER,
+    retries: values.CHATWIRE_RETRIES,
+    maxQueue: values.CHATWIRE_MAX_QUEUE,
+    queueTimeoutMs: values.CHATWIRE_QUEUE_TIMEOUT_MS,
+  };
+  const list = values.CHATWIRE_UPSTREAMS;
+  if (list !== undefined && fileHosts !== undefined) {
+    throw new ConfigError(
+      'invalid configuration: CHATWIRE_UPSTREAMS and the upstreams of CHATWIRE_CONFIG_FILE both list hosts; set one',
+    );
+  }
+  if ((list !== undefined || fileHosts !== undefined) && values.CHATWIRE_UPSTREAM_URL !== undefined) {
+    throw new ConfigError(
+      `invalid configuration: CHATWIRE_UPSTREAM_URL names one upstream and ${list !== undefined ? 'CHATWIRE_UPSTREAMS' : 'CHATWIRE_CONFIG_FILE'} lists several; set one`,
+    );
+  }
+  if (kind === 'embedded') {
+    if (list !== undefined || fileHosts !== undefined) {
+      throw new ConfigError(
+        'invalid configuration: the embedded engine runs in this process; it takes no upstream hosts',
+      );
+    }
+    return { hosts: [], single: true, ...settings };
+  }
+  if (list !== undefined) {
+    return { hosts: hostsFromList(list, kind, values.CHATWIRE_UPSTREAM_API_KEY), single: false, ...settings };
+  }
+  if (fileHosts !== undefined) return { hosts: hostsFromFile(fileHosts, kind), single: false, ...settings };
+  const only = readUpstreamConfig(values, kind);
+  const host = {
+    name: new URL(only.baseUrl).host,
+    kind: only.kind as 'ollama' | 'openai',
+    url: only.baseUrl,
+    ...(only.apiKey !== undefined && { apiKey: only.apiKey }),
+    weight: 1,
+    maxStreams: Number.POSITIVE_INFINITY,
+  };
+  return { hosts: [host], single: true, ...settings };
+}
+
+function readUpstreamConfig(values: z.infer<typeof envSchema>, kind: UpstreamConfig['kind']): UpstreamConfig {
   if (kind === 'embedded') return { kind, baseUrl: values.CHATWIRE_MODEL_FILE };
   const apiKey = values.CHATWIRE_UPSTREAM_API_KEY;
   if (kind === 'openai' && values.CHATWIRE_UPSTREAM_URL === undefined) {

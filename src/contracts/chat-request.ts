@@ -14,6 +14,8 @@ export interface ChatRequest {
   tools?: ToolDefinition[];
   think?: boolean | string;
   keepAlive?: string | number;
+  /** A stored conversation's id: keeps its requests on one host of a pool when nothing else tells hosts apart. */
+  routingKey?: string;
   /** Fields an Ollama-native client sent that chatwire does not model; relayed to Ollama upstreams as is. */
   passthrough?: Record<string, unknown>;
 }

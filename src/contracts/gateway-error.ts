@@ -15,6 +15,8 @@ export type GatewayErrorCode =
   | 'total_timeout'
   | 'client_closed'
   | 'shutting_down'
+  /** Every host that could serve the request is at its stream limit, and the wait for one ran out. */
+  | 'overloaded'
   | 'internal';
 
 export class GatewayError extends Error {

@@ -5,6 +5,7 @@ import type { ChatRequest } from '../contracts/chat-request.js';
 import { GatewayError } from '../contracts/gateway-error.js';
 import type { ChatUpstream } from '../upstream/chat-upstream.js';
 import type { ActiveCalls } from './active-calls.js';
+import type { RelayStats } from './relay-stats.js';
 import { type RelayTimeouts, UpstreamCall } from './upstream-call.js';
 import { waitForDrain } from './wait-for-drain.js';
 
@@ -70,10 +71,11 @@ export async function relayStream(
   let batch: ChunkBatch | undefined;
   try {
     try {
-      await call.open(options.request);
+      await call.open(options.request, stats);
       batch = await call.next();
     } finally {
       clearInterval(pinger);
+      nameUpstream(reply, stats);
     }
     stats.ttftMs = call.firstChunkMs;
     commit();
@@ -118,7 +120,11 @@ export async function relayCollect(
   const call = new UpstreamCall(deps.upstream, deps.timeouts, options.reply.raw, deps.activeCalls);
   const chunks: ChatChunk[] = [];
   try {
-    await call.open(options.request);
+    try {
+      await call.open(options.request, stats);
+    } finally {
+      nameUpstream(options.reply, stats);
+    }
     for (;;) {
       const batch = await call.next();
       if (batch === undefined)
@@ -138,6 +144,11 @@ export async function relayCollect(
   }
   void call.finish();
   return chunks;
+}
+
+/** Says which host answered (or failed), on the reply and on an error before it alike. */
+function nameUpstream(reply: FastifyReply, stats: RelayStats): void {
+  if (stats.upstream !== undefined && !reply.sent) reply.header('chatwire-upstream', stats.upstream);
 }
 
 /** Pauses the idle deadline while the client is slow to read (see UpstreamCall.pauseIdle). */

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { ChunkBatch } from '../contracts/chat-chunk.js';
 import type { ChatRequest } from '../contracts/chat-request.js';
 import { GatewayError, isGatewayError } from '../contracts/gateway-error.js';
-import type { ChatUpstream } from '../upstream/chat-upstream.js';
+import type { ChatUpstream, RouteNote } from '../upstream/chat-upstream.js';
 import type { ActiveCalls } from './active-calls.js';
 import { relayErrors } from './relay-errors.js';
 
@@ -51,9 +51,10 @@ export class UpstreamCall {
     return this.controller.signal;
   }
 
-  async open(request: ChatRequest): Promise<void> {
+  /** `note` learns which host a pool chose, whether or not it then succeeds. */
+  async open(request: ChatRequest, note?: RouteNote): Promise<void> {
     try {
-      const chunks = await this.upstream.openChat(request, this.controller.signal);
+      const chunks = await this.upstream.openChat(request, this.controller.signal, note);
       this.iterator = chunks[Symbol.asyncIterator]();
     } catch (error) {
       throw this.explain(error);

@@ -55,7 +55,7 @@ export async function buildGateway(
     schemaErrorFormatter: validationMessage,
     return503OnClosing: true,
   });
-  const upstream = createUpstream(config, options.dispatcher);
+  const upstream = createUpstream(config, { dispatcher: options.dispatcher, logger: options.logger });
   const activeCalls = new ActiveCalls();
 
   // Only JSON bodies: without this, Fastify would parse text/plain and answer 400 where 415 is true.

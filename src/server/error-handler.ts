@@ -15,7 +15,13 @@ export function installErrorHandler(app: FastifyInstance, bodyLimit: number): vo
       reply.raw.destroy();
       return;
     }
-    const { status, message } = describe(error, bodyLimit);
+    const described = describe(error, bodyLimit);
+    const { message } = described;
+    // OpenAI's clients know a full server as 429 (rate_limit_error), which they retry after Retry-After.
+    const status =
+      isGatewayError(error) && error.code === 'overloaded' && errorStyleOf(request) === 'openai'
+        ? 429
+        : described.status;
     if (status >= 500 && !isGatewayError(error)) request.log.error({ err: error }, 'unexpected error');
     request.relayStats.error = message;
     if (isGatewayError(error) && error.retryAfterSeconds !== undefined)

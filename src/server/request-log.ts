@@ -31,6 +31,9 @@ export function installRequestLog(app: FastifyInstance): void {
         durationMs: round(performance.now() - startedAt),
         ...(stats.ttftMs !== undefined && { ttftMs: round(stats.ttftMs) }),
         ...(stats.tokens !== undefined && { tokens: stats.tokens }),
+        ...(stats.upstream !== undefined && { upstream: stats.upstream }),
+        ...(stats.queuedMs !== undefined && { queuedMs: round(stats.queuedMs) }),
+        ...(stats.cachedPrefixTokens !== undefined && { cachedPrefixTokens: stats.cachedPrefixTokens }),
         ...(error !== undefined && { error }),
       };
       const level = status >= 500 || error !== undefined ? 'warn' : 'info';

@@ -10,7 +10,7 @@ export interface ChatUpstream {
    * Starts a streaming chat. Resolves once the upstream accepted it; every failure before that is a
    * GatewayError carrying the status the client should see. The batches end after the `done` chunk.
    */
-  openChat(request: ChatRequest, signal: AbortSignal): Promise<AsyncIterable<ChunkBatch>>;
+  openChat(request: ChatRequest, signal: AbortSignal, note?: RouteNote): Promise<AsyncIterable<ChunkBatch>>;
   /** The upstream's version (or a description of it), for readiness. */
   version(signal: AbortSignal): Promise<string>;
   /** The models the upstream serves. */
@@ -21,6 +21,16 @@ export interface ChatUpstream {
    * Upstream error statuses come back as values in Ollama's envelope.
    */
   native?(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal): Promise<NativeAnswer>;
+}
+
+/** Where a request went and why, filled in by upstreams that choose (a pool), for headers and logs. */
+export interface RouteNote {
+  /** The host's name (`host:port`). */
+  upstream?: string;
+  /** Time spent waiting for a host with room. */
+  queuedMs?: number;
+  /** The router's estimate of the prompt the host already holds, in tokens. */
+  cachedPrefixTokens?: number;
 }
 
 export interface NativeAnswer {

@@ -66,6 +66,7 @@ export function createConversationReplier(deps: ReplyDeps) {
       model: persona.model,
       messages: trimHistory(system, history, deps.contextTokens),
       options: { temperature: persona.temperature, num_predict: persona.maxTokens, ...persona.options },
+      routingKey: conversation.id,
     };
 
     const message = await store.startReply(conversation.id);

@@ -4,7 +4,8 @@ import type { NamedPersonaConfig } from './config.js';
 import { ConfigError } from './config-error.js';
 
 /**
- * The config file holds what environment variables cannot express: named personas.
+ * The config file holds what environment variables cannot express: named personas, and upstream hosts
+ * with their own kinds, keys and limits.
  * `{"personas": {"pirate": {"system_prompt": "…", "model": "llama3.2", "options": {"temperature": 1}}}}`
  */
 const personaSchema = z
@@ -16,11 +17,33 @@ const personaSchema = z
   })
   .strict();
 
-const fileSchema = z
-  .object({ personas: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i), personaSchema) })
+const upstreamSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    kind: z.enum(['ollama', 'openai']).optional(),
+    url: z.string().min(1),
+    apiKey: z.string().min(1).optional(),
+    weight: z.number().positive().optional(),
+    maxStreams: z.number().int().min(1).optional(),
+  })
   .strict();
 
-export function readPersonaFile(path: string, defaultModel: string): NamedPersonaConfig[] {
+export type UpstreamFileEntry = z.infer<typeof upstreamSchema>;
+
+const fileSchema = z
+  .object({
+    personas: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i), personaSchema).optional(),
+    upstreams: z.array(upstreamSchema).min(1).optional(),
+  })
+  .strict();
+
+export interface ConfigFile {
+  personas: NamedPersonaConfig[];
+  /** Undefined when the file has no `upstreams`. */
+  upstreams: UpstreamFileEntry[] | undefined;
+}
+
+export function readConfigFile(path: string, defaultModel: string): ConfigFile {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
@@ -38,7 +61,7 @@ export function readPersonaFile(path: string, defaultModel: string): NamedPerson
       `invalid configuration: CHATWIRE_CONFIG_FILE=${JSON.stringify(path)}: ${problems.join('; ')}`,
     );
   }
-  return Object.entries(result.data.personas).map(([name, persona]) => {
+  const personas = Object.entries(result.data.personas ?? {}).map(([name, persona]) => {
     if (name === 'default') {
       throw new ConfigError(
         `invalid configuration: CHATWIRE_CONFIG_FILE=${JSON.stringify(path)}: personas.default is set by the CHATWIRE_* variables`,
@@ -59,4 +82,5 @@ export function readPersonaFile(path: string, defaultModel: string): NamedPerson
       ...(Object.keys(options).length > 0 && { options }),
     };
   });
+  return { personas, upstreams: result.data.upstreams };
 }

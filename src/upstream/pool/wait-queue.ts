@@ -1,0 +1,81 @@
+import { GatewayError } from '../../contracts/gateway-error.js';
+
+const RETRY_AFTER_SECONDS = 1;
+
+interface Waiter<T> {
+  tryTake: () => T | undefined;
+  resolve: (value: T) => void;
+}
+
+/**
+ * Requests waiting for a stream on a full pool, first come first served. Each waiter knows how to take
+ * what it waits for (its own model's hosts); `wake` offers the room that just appeared to each in turn.
+ */
+export class WaitQueue<T> {
+  private readonly waiters: Waiter<T>[] = [];
+
+  constructor(
+    private readonly maxWaiting: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  get length(): number {
+    return this.waiters.length;
+  }
+
+  /**
+   * Waits until `tryTake` succeeds after a `wake`. 503 (with Retry-After) when the line is full or the
+   * wait times out; the signal's reason if it aborts first. `describe` says what the request waited for.
+   */
+  wait(tryTake: () => T | undefined, signal: AbortSignal, describe: () => string): Promise<T> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    if (this.waiters.length >= this.maxWaiting) {
+      return Promise.reject(
+        overloaded(`${describe()}, and ${this.waiters.length} requests are already waiting`),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        const index = this.waiters.indexOf(waiter);
+        if (index >= 0) this.waiters.splice(index, 1);
+      };
+      const waiter: Waiter<T> = {
+        tryTake,
+        resolve: (value) => {
+          done();
+          resolve(value);
+        },
+      };
+      const onAbort = () => {
+        done();
+        reject(signal.reason);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(overloaded(`${describe()}, and none had room within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      timer.unref();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Room may have appeared: the oldest waiters that can take it, do. */
+  wake(): void {
+    for (const waiter of [...this.waiters]) {
+      const taken = waiter.tryTake();
+      if (taken !== undefined) waiter.resolve(taken);
+    }
+  }
+}
+
+function overloaded(message: string): GatewayError {
+  return new GatewayError(
+    'overloaded',
+    503,
+    `${message} (CHATWIRE_MAX_QUEUE, CHATWIRE_QUEUE_TIMEOUT_MS); try again shortly`,
+    { retryAfterSeconds: RETRY_AFTER_SECONDS },
+  );
+}
