@@ -12,6 +12,7 @@ import { relayErrors } from '../relay/relay-errors.js';
 import { openConversationStore } from '../storage/open-conversation-store.js';
 import type { ChatUpstream } from '../upstream/chat-upstream.js';
 import { createUpstream } from '../upstream/create-upstream.js';
+import { UpstreamPool } from '../upstream/pool/upstream-pool.js';
 import { VERSION } from '../version.js';
 import { installErrorHandler } from './error-handler.js';
 import { installRequestLog } from './request-log.js';
@@ -21,6 +22,7 @@ import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerOllamaGenerationRoutes } from './routes/ollama-api/ollama-generation-routes.js';
 import { registerOllamaMetaRoutes } from './routes/ollama-api/ollama-meta-routes.js';
 import { registerOpenAiRoutes } from './routes/openai-api/openai-routes.js';
+import { registerUpstreamsRoute } from './routes/upstreams-route.js';
 import { validationMessage } from './validation-message.js';
 
 export interface Gateway {
@@ -75,7 +77,9 @@ export async function buildGateway(
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  registerHealthRoutes(app, { config, upstream });
+  const pool = upstream instanceof UpstreamPool ? upstream : undefined;
+  registerHealthRoutes(app, { config, upstream, pool });
+  registerUpstreamsRoute(app, pool);
   const relay = { upstream, timeouts: config.timeouts, activeCalls };
   const personas = new PersonaDirectory([{ name: 'default', ...config.persona }, ...config.personas]);
   const pending = new PendingWork();

@@ -84,7 +84,17 @@ export interface SimAbort {
 export interface OllamaSimulator extends SimulatorControls<SimBehaviour> {
   /** Known models (mutable); a bare name also matches NAME:latest. Default ['qwen2.5:7b', 'llama3.2']. */
   models: string[];
+  /** What /api/ps lists as loaded (mutable); undefined: every known model. */
+  loaded: string[] | undefined;
+  /**
+   * Per chat request, in arrival order: how many characters of its conversation one of the runner's slots
+   * already held, as Ollama's runner reuses the longest common prefix of a slot.
+   */
+  reusedPrefixChars: number[];
 }
+
+/** Prompt-cache slots per model runner, as OLLAMA_NUM_PARALLEL's usual 4. */
+const SLOTS = 4;
 
 const DEFAULT_MODELS = ['qwen2.5:7b', 'llama3.2'];
 const TEXT_TYPE = 'text/plain; charset=utf-8';
@@ -106,6 +116,10 @@ function promptTokens(body: Record<string, unknown>): number {
 
 class Simulator extends SimulatorServer<SimBehaviour> implements OllamaSimulator {
   private readonly startedNs = nowNs();
+  loaded: string[] | undefined;
+  reusedPrefixChars: number[] = [];
+  /** Each slot's conversation text (prompt and reply), least recently used first. */
+  private slots: string[] = [];
 
   constructor(
     private readonly version: string,
@@ -147,7 +161,7 @@ class Simulator extends SimulatorServer<SimBehaviour> implements OllamaSimulator
             200,
             JSON_TYPE,
             goJson({
-              models: this.models.map((m) => ({
+              models: (this.loaded ?? this.models).map((m) => ({
                 ...tagEntry(m, this.startedNs),
                 expires_at: rfc3339Nano(this.startedNs),
               })),
@@ -217,9 +231,37 @@ class Simulator extends SimulatorServer<SimBehaviour> implements OllamaSimulator
       exchange.send(job.status, JSON_TYPE, goJson({ error: job.error }));
       return;
     }
+    this.useSlot(decoded?.ok ? (decoded.value as Record<string, unknown>) : {}, behaviour);
     runChat(exchange, behaviour, job).catch((err: unknown) => {
       res.destroy(err instanceof Error ? err : new Error(String(err)));
     });
+  }
+
+  override reset(): void {
+    super.reset();
+    this.reusedPrefixChars = [];
+    this.slots = [];
+  }
+
+  /** The slot with the longest common prefix serves the request, and then holds it and its reply. */
+  private useSlot(body: Record<string, unknown>, behaviour: SimBehaviour): void {
+    const messages = Array.isArray(body.messages) ? (body.messages as Array<Record<string, unknown>>) : [];
+    const prompt = messages.map((m) => `<${String(m.role)}>${String(m.content ?? '')}`).join('');
+    let best = -1;
+    let reused = 0;
+    this.slots.forEach((slot, index) => {
+      let common = 0;
+      while (common < slot.length && common < prompt.length && slot[common] === prompt[common]) common++;
+      if (common > reused) {
+        reused = common;
+        best = index;
+      }
+    });
+    this.reusedPrefixChars.push(reused);
+    const reply = `<assistant>${(behaviour.tokens ?? ['Hel', 'lo', ' wor', 'ld']).join('')}`;
+    if (best >= 0) this.slots.splice(best, 1);
+    else if (this.slots.length >= SLOTS) this.slots.shift();
+    this.slots.push(prompt + reply);
   }
 
   /** Same checks, same order and same texts as Ollama's ChatHandler. */

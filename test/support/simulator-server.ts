@@ -45,6 +45,8 @@ export interface SimulatorControls<B> {
   activeStreams(): number;
   /** Closes the server and destroys all open sockets. */
   close(): Promise<void>;
+  /** Listens again on the same port after `close`. */
+  reopen(): Promise<void>;
 }
 
 /**
@@ -88,6 +90,14 @@ export abstract class SimulatorServer<B extends object> {
         this.url = `http://127.0.0.1:${this.port}`;
         resolve(this);
       });
+    });
+  }
+
+  /** Listens again on the same port after `close`: a host that died and came back. */
+  reopen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, '127.0.0.1', () => resolve());
     });
   }
 

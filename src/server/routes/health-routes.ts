@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/config.js';
 import { isGatewayError } from '../../contracts/gateway-error.js';
+import type { UpstreamPool } from '../../upstream/pool/upstream-pool.js';
 import { VERSION } from '../../version.js';
 import { errorSchema } from './chat-schema.js';
 
@@ -13,9 +14,9 @@ export interface VersionedUpstream {
 /** `/health` (the process), `/ready` (the upstream answers) and `/info` (what this gateway is). */
 export function registerHealthRoutes(
   app: FastifyInstance,
-  deps: { config: Config; upstream: VersionedUpstream },
+  deps: { config: Config; upstream: VersionedUpstream; pool?: UpstreamPool | undefined },
 ): void {
-  const { config, upstream } = deps;
+  const { config, upstream, pool } = deps;
 
   app.get(
     '/health',
@@ -35,6 +36,7 @@ export function registerHealthRoutes(
               status: { type: 'string' },
               upstream: { type: 'string' },
               version: { type: 'string' },
+              upstreams: { type: 'array', items: { type: 'string' } },
             },
           },
           503: errorSchema,
@@ -42,6 +44,16 @@ export function registerHealthRoutes(
       },
     },
     async (_request, reply) => {
+      if (pool?.isPool) {
+        const answering = await pool.answeringHosts(AbortSignal.timeout(config.timeouts.connectMs));
+        if (answering.length > 0) return { status: 'ready', upstreams: answering };
+        const reasons = pool
+          .status()
+          .map(
+            (host) => `${host.name}: ${host.lastError ?? `no answer within ${config.timeouts.connectMs} ms`}`,
+          );
+        return reply.code(503).send({ error: `no upstream host answers (${reasons.join('; ')})` });
+      }
       try {
         const version = await upstream.version(AbortSignal.timeout(config.timeouts.connectMs));
         return { status: 'ready', upstream: upstream.baseUrl, version };

@@ -3,7 +3,7 @@ import type { ChunkBatch } from '../../contracts/chat-chunk.js';
 /**
  * A host's stream that holds its place in the pool until it ends, however it ends: its last batch, an
  * error, or the relay letting go (`return`), which may come before the first `next`. `onEnd` runs once,
- * with the reply's text when the stream reached its `done` chunk.
+ * with the reply's text when the stream reached its `done` chunk, or with the error that cut it.
  */
 export class LeasedStream implements AsyncIterableIterator<ChunkBatch> {
   private pending: ChunkBatch | undefined;
@@ -13,7 +13,7 @@ export class LeasedStream implements AsyncIterableIterator<ChunkBatch> {
   constructor(
     private readonly inner: AsyncIterator<ChunkBatch>,
     first: ChunkBatch,
-    private readonly onEnd: (reply: string | undefined) => void,
+    private readonly onEnd: (reply: string | undefined, error?: unknown) => void,
   ) {
     this.pending = first;
   }
@@ -33,7 +33,7 @@ export class LeasedStream implements AsyncIterableIterator<ChunkBatch> {
     try {
       result = await this.inner.next();
     } catch (error) {
-      this.end(undefined);
+      this.end(undefined, error);
       throw error;
     }
     if (result.done) this.end(undefined);
@@ -60,9 +60,9 @@ export class LeasedStream implements AsyncIterableIterator<ChunkBatch> {
     }
   }
 
-  private end(reply: string | undefined): void {
+  private end(reply: string | undefined, error?: unknown): void {
     if (this.ended) return;
     this.ended = true;
-    this.onEnd(reply);
+    this.onEnd(reply, error);
   }
 }

@@ -122,7 +122,9 @@ export class UpstreamPool implements ChatUpstream {
         const first = await iterator.next();
         if (first.done) throw new GatewayError('upstream_protocol_error', 502, `${host.name} sent no chunks`);
         host.health.succeeded();
-        return new LeasedStream(iterator, first.value, (reply) => {
+        return new LeasedStream(iterator, first.value, (reply, cut) => {
+          if (cut !== undefined && !signal.aborted && classifyFailure(cut).hostFault)
+            this.recordFailure(host, cut);
           if (reply === undefined) {
             placement.finish(performance.now());
           } else {
@@ -186,7 +188,24 @@ export class UpstreamPool implements ChatUpstream {
     }));
   }
 
-  /** True when a pool of several hosts has at least one healthy; a pool of one is ready when its host answers. */
+  /** The healthy hosts that answer a probe now: what readiness means for a pool. */
+  async answeringHosts(signal: AbortSignal): Promise<string[]> {
+    const healthy = this.hosts.filter((host) => host.health.state === 'healthy');
+    const answers = await Promise.all(
+      healthy.map(async (host) => {
+        try {
+          await host.upstream.version(signal);
+          return host.name;
+        } catch (error) {
+          host.health.lastError = messageOf(error);
+          return undefined;
+        }
+      }),
+    );
+    return answers.filter((name): name is string => name !== undefined);
+  }
+
+  /** Several hosts routed over, rather than one relayed to directly. */
   get isPool(): boolean {
     return !this.single;
   }

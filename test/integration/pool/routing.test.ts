@@ -1,0 +1,150 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type PoolFixture, startPool } from '../../support/pool-fixture.js';
+import { postChat, readLines } from '../../support/start-gateway.js';
+
+let pool: PoolFixture | undefined;
+afterEach(async () => {
+  await pool?.close();
+  pool = undefined;
+});
+
+async function chat(url: string, body: Record<string, unknown>) {
+  const response = await postChat(url, body);
+  const host = response.headers.get('chatwire-upstream');
+  const lines = await readLines(response);
+  return { status: response.status, host, lines };
+}
+
+describe('routing over several hosts', () => {
+  it('sends a model that one host has only to that host, and 404s a model none has', async () => {
+    pool = await startPool({ models: [['llama3.2'], ['llama3.2', 'only-here:1b'], ['llama3.2']] });
+    const { chatwire, sims, nameOf } = pool;
+    for (let i = 0; i < 8; i++) {
+      const answer = await chat(chatwire.url, {
+        model: 'only-here:1b',
+        messages: [{ role: 'user', content: `q${i}` }],
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.host).toBe(nameOf(sims[1] as never));
+    }
+    const missing = await postChat(chatwire.url, { model: 'nowhere:7b' });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: string }).error).toMatch(
+      /^model 'nowhere:7b' not found on any upstream host .*ollama pull nowhere:7b/,
+    );
+  });
+
+  it('keeps a conversation on one host, which reuses its cached prefix each turn', async () => {
+    pool = await startPool();
+    const { chatwire, sims, nameOf } = pool;
+    const hostsSeen = new Set<string>();
+    for (let c = 0; c < 6; c++) {
+      const created = await fetch(`${chatwire.url}/v1/conversations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      const { id } = (await created.json()) as { id: string };
+      const hosts: Array<string | null> = [];
+      for (let turn = 0; turn < 4; turn++) {
+        // Long turns, so the conversation spans several prefix blocks.
+        const content = `conversation ${c} turn ${turn}: ${'tell me more about it. '.repeat(20)}`;
+        const response = await fetch(`${chatwire.url}/v1/conversations/${id}/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ content }),
+        });
+        expect(response.status).toBe(200);
+        hosts.push(response.headers.get('chatwire-upstream'));
+        await response.text();
+      }
+      expect(new Set(hosts).size, `conversation ${c} went to ${hosts.join(', ')}`).toBe(1);
+      hostsSeen.add(hosts[0] as string);
+    }
+    // Different conversations do not all land on one host.
+    expect(hostsSeen.size).toBeGreaterThan(1);
+    // Every follow-up found its earlier turns in a slot of the host it went to.
+    for (const sim of sims) {
+      const followUps = sim.reusedPrefixChars.filter((_, index) => index % 4 !== 0);
+      expect(
+        followUps.every((chars) => chars > 400),
+        `${nameOf(sim)}: ${sim.reusedPrefixChars.join(',')}`,
+      ).toBe(true);
+    }
+  });
+
+  it('spreads requests evenly when nothing tells the hosts apart', async () => {
+    pool = await startPool({ maxStreams: 20 });
+    const { chatwire, sims } = pool;
+    for (const sim of sims) sim.behave({ tokens: ['a', 'b', 'c'], tokenDelayMs: 300 });
+    const requests = Array.from({ length: 30 }, (_, i) =>
+      postChat(chatwire.url, { messages: [{ role: 'user', content: `unrelated question ${i}` }] }),
+    );
+    const responses = await Promise.all(requests);
+    const perHost = new Map<string, number>();
+    for (const response of responses) {
+      const host = response.headers.get('chatwire-upstream') as string;
+      perHost.set(host, (perHost.get(host) ?? 0) + 1);
+      await response.text();
+    }
+    expect([...perHost.values()].sort()).toEqual([10, 10, 10]);
+    expect(sims.map((sim) => sim.requests.filter((r) => r.path === '/api/chat').length)).toEqual([
+      10, 10, 10,
+    ]);
+  });
+
+  it('lists the union of the hosts models, and asks /api/show of a host that has the model', async () => {
+    pool = await startPool({ models: [['llama3.2'], ['qwen2.5:7b', 'llama3.2'], ['phi4:14b']] });
+    const { chatwire, sims } = pool;
+    const tags = (await (await fetch(`${chatwire.url}/api/tags`)).json()) as {
+      models: Array<{ name: string }>;
+    };
+    expect(tags.models.map((model) => model.name).sort()).toEqual([
+      'llama3.2:latest',
+      'phi4:14b',
+      'qwen2.5:7b',
+    ]);
+    const models = (await (await fetch(`${chatwire.url}/v1/models`)).json()) as {
+      data: Array<{ id: string }>;
+    };
+    expect(models.data.map((model) => model.id).sort()).toEqual([
+      'llama3.2:latest',
+      'phi4:14b',
+      'qwen2.5:7b',
+    ]);
+    const ps = (await (await fetch(`${chatwire.url}/api/ps`)).json()) as { models: unknown[] };
+    expect(ps.models).toHaveLength(4);
+    const show = await fetch(`${chatwire.url}/api/show`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'phi4:14b' }),
+    });
+    expect(show.status).toBe(200);
+    expect(sims[2]?.requests.some((request) => request.path === '/api/show')).toBe(true);
+  });
+
+  it('describes every host at /v1/upstreams and is ready while one answers', async () => {
+    pool = await startPool({ hosts: 2 });
+    const { chatwire, sims, nameOf } = pool;
+    const hosts = await pool.upstreams();
+    expect(hosts.map((host) => host.name)).toEqual(sims.map(nameOf));
+    expect(hosts[0]).toMatchObject({
+      kind: 'ollama',
+      url: sims[0]?.url,
+      state: 'healthy',
+      inFlight: 0,
+      maxStreams: 4,
+      queued: 0,
+      ejections: 0,
+      lastError: null,
+    });
+    const ready = (await (await fetch(`${chatwire.url}/ready`)).json()) as { upstreams: string[] };
+    expect(ready.upstreams.sort()).toEqual(sims.map(nameOf).sort());
+    await Promise.all(sims.map((sim) => sim.close()));
+    const notReady = await fetch(`${chatwire.url}/ready`);
+    expect(notReady.status).toBe(503);
+    expect(((await notReady.json()) as { error: string }).error).toMatch(/^no upstream host answers/);
+    // close() in afterEach closes the simulators again: reopen them so that is harmless.
+    await Promise.all(sims.map((sim) => sim.reopen()));
+  });
+});
