@@ -5,8 +5,11 @@ import { type SlotChoice, type SlotEntry, SlotShadow } from './slot-shadow.js';
  * load costs seconds, about as long as reading 8k tokens of prompt on a modest GPU.
  */
 const COLD_LOAD_BLOCKS = 128;
-/** Overwriting another conversation's cached blocks costs half of them: it may or may not come back. */
-const EVICTION_WEIGHT = 0.5;
+/**
+ * Overwriting another conversation's cached blocks costs all of them while that conversation is likely to
+ * come back (a chat's next turn follows within seconds to minutes), halving every minute it stays away.
+ */
+const EVICTION_HALF_LIFE_MS = 60_000;
 /** A host may be this many streams busier than the least busy one (relative to its size) and still win on cache. */
 const BALANCE_SLACK_STREAMS = 1;
 /** A model served this recently counts as loaded, as Ollama keeps it for 5 minutes by default. */
@@ -146,7 +149,7 @@ export class Router {
         choice,
         warm,
         score:
-          (choice === undefined ? 0 : choice.cached - choice.evicted * EVICTION_WEIGHT) -
+          (choice === undefined ? 0 : choice.cached - evictionCost(choice, now)) -
           (warm ? 0 : COLD_LOAD_BLOCKS),
         rank: affinity === undefined ? 0 : mix(affinity, host.name),
       };
@@ -158,6 +161,11 @@ export class Router {
     if (choice !== undefined) host.shadow(request.model).occupy(choice, request.blocks, now);
     return new Placement(host, request.model, choice?.cached ?? 0, warm, choice?.entry);
   }
+}
+
+function evictionCost(choice: SlotChoice, now: number): number {
+  if (choice.evicted === 0) return 0;
+  return choice.evicted * 2 ** (-(now - choice.victimUsedAt) / EVICTION_HALF_LIFE_MS);
 }
 
 interface Candidate {

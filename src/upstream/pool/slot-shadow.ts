@@ -14,7 +14,11 @@ export interface SlotChoice {
   cached: number;
   /** The entry that will hold the request. */
   entry: SlotEntry;
-  /** Blocks of another conversation that placing the request here overwrites. */
+  /**
+   * Blocks of another conversation that placing the request here displaces: all of it, not just the part
+   * past the shared prefix. Slots are the scarce thing (a handful per host), and a host with a free slot
+   * takes a new conversation at no other's expense.
+   */
   evicted: number;
   /** The entry's use time: the older, the cheaper its loss. */
   victimUsedAt: number;
@@ -53,15 +57,11 @@ export class SlotShadow {
       }
     }
     if (lru === undefined) return undefined;
-    if (best !== undefined && (bestCached === best.blocks.length || best === lru)) {
-      // The request continues what the slot holds (or the slot is the one to give up anyway).
-      return {
-        cached: bestCached,
-        entry: best,
-        evicted: best.blocks.length - bestCached,
-        victimUsedAt: best.usedAt,
-      };
+    if (best !== undefined && bestCached === best.blocks.length) {
+      // The request continues what the slot holds.
+      return { cached: bestCached, entry: best, evicted: 0, victimUsedAt: best.usedAt };
     }
+    // The runner serves it from the least recently used slot (into which it copies any shared prefix).
     return { cached: bestCached, entry: lru, evicted: lru.blocks.length, victimUsedAt: lru.usedAt };
   }
 

@@ -8,7 +8,8 @@ afterEach(async () => {
   pool = undefined;
 });
 
-const TOKENS = Array.from({ length: 40 }, (_, i) => `t${i} `);
+// Long enough (60 × 80 ms) that the first hundred are still streaming when the host dies.
+const TOKENS = Array.from({ length: 60 }, (_, i) => `t${i} `);
 const FULL_REPLY = TOKENS.join('');
 
 interface Outcome {
@@ -56,7 +57,7 @@ describe('failover', () => {
     pool = await startPool({ maxStreams: 100, env: { CHATWIRE_MAX_QUEUE: '0' } });
     const { chatwire, sims, nameOf } = pool;
     const victim = sims[1] as (typeof sims)[number];
-    for (const sim of sims) sim.behave({ tokens: TOKENS, tokenDelayMs: 40 });
+    for (const sim of sims) sim.behave({ tokens: TOKENS, tokenDelayMs: 80 });
     // The first 100 are streaming when the host dies...
     let streaming = 0;
     let allStreaming: () => void = () => {};
