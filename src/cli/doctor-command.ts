@@ -4,6 +4,8 @@ import { isGatewayError } from '../contracts/gateway-error.js';
 import { openConversationStore } from '../storage/open-conversation-store.js';
 import type { ChatUpstream } from '../upstream/chat-upstream.js';
 import { createUpstream } from '../upstream/create-upstream.js';
+import { canonicalModel } from '../upstream/pool/pool-host.js';
+import { UpstreamPool } from '../upstream/pool/upstream-pool.js';
 import { runCommand } from './cli-support.js';
 
 /** `chatwire doctor`: checks what `chatwire serve` needs, with this environment, and says how to fix each. */
@@ -57,8 +59,12 @@ export async function doctor(
 
   const upstream = createUpstream(config);
   try {
-    const reachable = await checkUpstream(upstream, config, checks);
-    if (reachable) await checkModels(upstream, config, checks);
+    if (upstream instanceof UpstreamPool && upstream.isPool) {
+      await checkHosts(upstream, config, checks);
+    } else {
+      const reachable = await checkUpstream(upstream, config, checks);
+      if (reachable) await checkModels(upstream, config, checks);
+    }
   } finally {
     await upstream.close().catch(() => {});
   }
@@ -67,11 +73,50 @@ export async function doctor(
   return checks.failures === 0 ? 0 : 1;
 }
 
-async function checkUpstream(upstream: ChatUpstream, config: Config, checks: Report): Promise<boolean> {
+/** Each host of a pool on its own, then each wanted model on at least one host that answered. */
+async function checkHosts(pool: UpstreamPool, config: Config, checks: Report): Promise<void> {
+  const servedBy = new Map<string, string[]>();
+  for (const host of pool.hosts) {
+    if (!(await checkUpstream(host.upstream, config, checks, host.name))) continue;
+    try {
+      const models = await host.upstream.models(AbortSignal.timeout(config.timeouts.connectMs));
+      for (const model of models) {
+        const name = canonicalModel(host.config.kind, model.id);
+        servedBy.set(name, [...(servedBy.get(name) ?? []), host.name]);
+      }
+    } catch (error) {
+      checks.fail(`listing the models of ${host.name}: ${(error as Error)?.message ?? String(error)}`);
+    }
+  }
+  for (const model of wantedModels(config)) {
+    const hosts = servedBy.get(
+      canonicalModel(config.upstream.kind === 'ollama' ? 'ollama' : 'openai', model),
+    );
+    if (hosts !== undefined) checks.ok(`model ${model} is served by ${hosts.join(', ')}`);
+    else
+      checks.fail(
+        `model ${model} is served by no upstream host that answered`,
+        `ollama pull ${model} on one of them`,
+      );
+  }
+}
+
+function wantedModels(config: Config): string[] {
+  return [...new Set([config.persona.model, ...config.personas.map((persona) => persona.model)])];
+}
+
+async function checkUpstream(
+  upstream: ChatUpstream,
+  config: Config,
+  checks: Report,
+  name?: string,
+): Promise<boolean> {
   const timeoutMs = config.timeouts.connectMs;
+  const what =
+    name === undefined ? `upstream ${upstream.label}` : `upstream host ${name} (${upstream.label})`;
   try {
     const version = await upstream.version(AbortSignal.timeout(timeoutMs));
-    checks.ok(`upstream ${upstream.label} ${version} answers at ${upstream.baseUrl}`);
+    checks.ok(`${what} ${version} answers at ${upstream.baseUrl}`);
     return true;
   } catch (error) {
     const reason = isGatewayError(error)
@@ -80,14 +125,16 @@ async function checkUpstream(upstream: ChatUpstream, config: Config, checks: Rep
         ? `no answer within ${timeoutMs} ms`
         : String((error as Error)?.message ?? error);
     checks.fail(
-      `upstream ${upstream.label} at ${upstream.baseUrl}: ${reason}`,
-      upstreamFix(config.upstream.kind),
+      `${what} at ${upstream.baseUrl}: ${reason}`,
+      upstreamFix(config.upstream.kind, name !== undefined),
     );
     return false;
   }
 }
 
-function upstreamFix(kind: Config['upstream']['kind']): string {
+function upstreamFix(kind: Config['upstream']['kind'], inPool: boolean): string {
+  if (inPool)
+    return 'is the server running there? correct CHATWIRE_UPSTREAMS or the config file, or leave the host out';
   switch (kind) {
     case 'ollama':
       return 'is "ollama serve" running? set OLLAMA_HOST, or run without Ollama: --engine embedded --pull';
@@ -106,8 +153,9 @@ async function checkModels(upstream: ChatUpstream, config: Config, checks: Repor
     checks.fail(`listing the upstream's models: ${(error as Error)?.message ?? String(error)}`);
     return;
   }
-  const wanted = [...new Set([config.persona.model, ...config.personas.map((persona) => persona.model)])];
-  const canonical = (name: string) => (config.upstream.kind === 'ollama' ? ollamaCanonical(name) : name);
+  const wanted = wantedModels(config);
+  const canonical = (name: string) =>
+    config.upstream.kind === 'ollama' ? canonicalModel('ollama', name) : name;
   const available = new Set(served.map(canonical));
   for (const model of wanted) {
     if (available.has(canonical(model))) checks.ok(`model ${model} is served by the upstream`);
@@ -119,12 +167,6 @@ async function checkModels(upstream: ChatUpstream, config: Config, checks: Repor
           : 'set CHATWIRE_MODEL to one of the models listed',
       );
   }
-}
-
-/** Ollama resolves a bare name to its ':latest' tag and compares names case-insensitively. */
-function ollamaCanonical(name: string): string {
-  const tagged = name.lastIndexOf(':') > name.lastIndexOf('/');
-  return (tagged ? name : `${name}:latest`).toLowerCase();
 }
 
 async function checkDatabase(config: Config, checks: Report): Promise<void> {

@@ -260,6 +260,25 @@ describe('chatwire doctor', { timeout: 30_000 }, () => {
     expect(result.stdout).not.toContain('CHATWIRE_UPSTREAM_URL');
   });
 
+  it('checks each host of a pool, and which hosts serve the model', async () => {
+    const dead = await closedPort();
+    const result = await finished(
+      cli(['doctor'], {
+        env: { CHATWIRE_UPSTREAMS: `${sim.url},127.0.0.1:${dead}`, DATABASE_URL: 'sqlite::memory:' },
+      }),
+    );
+    expect(result.stdout).toMatch(
+      new RegExp(`^ok\\s+upstream host 127\\.0\\.0\\.1:${sim.port} \\(Ollama\\) 0\\.33\\.0`, 'm'),
+    );
+    expect(result.stdout).toMatch(
+      new RegExp(`^FAIL\\s+upstream host 127\\.0\\.0\\.1:${dead} \\(Ollama\\)`, 'm'),
+    );
+    expect(result.stdout).toMatch(
+      new RegExp(`^ok\\s+model qwen2\\.5:7b is served by 127\\.0\\.0\\.1:${sim.port}$`, 'm'),
+    );
+    expect(result.code).toBe(1);
+  });
+
   it('fails when the model is missing or the configuration is invalid', async () => {
     const missing = await finished(
       cli(['doctor'], {

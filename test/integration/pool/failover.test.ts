@@ -142,6 +142,27 @@ describe('failover', () => {
     expect(status?.state).toBe('healthy');
   });
 
+  it('retries elsewhere when a host turns out not to have the model its catalogue listed', async () => {
+    pool = await startPool({ hosts: 2 });
+    const { chatwire, sims, nameOf } = pool;
+    const stale = sims[0] as (typeof sims)[number];
+    await until(
+      'the catalogues are read',
+      async () => (await pool?.upstreams())?.every((host) => host.models.includes('qwen2.5:7b')) ?? false,
+    );
+    // Removed after the gateway read the catalogues (`ollama rm`): the gateway still believes it is there.
+    stale.models = ['llama3.2'];
+    for (let i = 0; i < 4; i++) {
+      const response = await postChat(chatwire.url, { messages: [{ role: 'user', content: `q${i}` }] });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('chatwire-upstream')).toBe(nameOf(sims[1] as never));
+      await response.text();
+    }
+    // Asked once (its 404 retried on the other host), then its catalogue is read again and it is left alone.
+    expect(stale.requests.filter((request) => request.path === '/api/chat').length).toBe(1);
+    expect((await pool.upstreams())[0]?.models).toEqual(['llama3.2:latest']);
+  });
+
   it('does not retry after a token was relayed, nor a failure that is the request itself', async () => {
     pool = await startPool({ hosts: 2 });
     const { chatwire, sims } = pool;

@@ -1,6 +1,11 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type PoolFixture, startPool } from '../../support/pool-fixture.js';
-import { postChat, readLines } from '../../support/start-gateway.js';
+import { startOllamaSimulator } from '../../support/ollama-simulator.js';
+import { startOpenAiSimulator } from '../../support/openai-simulator.js';
+import { type PoolFixture, startPool, until } from '../../support/pool-fixture.js';
+import { postChat, readLines, startGateway } from '../../support/start-gateway.js';
 
 let pool: PoolFixture | undefined;
 afterEach(async () => {
@@ -91,6 +96,58 @@ describe('routing over several hosts', () => {
     expect(sims.map((sim) => sim.requests.filter((r) => r.path === '/api/chat').length)).toEqual([
       10, 10, 10,
     ]);
+  });
+
+  it('prefers the host where the model is loaded over hosts that would have to load it', async () => {
+    pool = await startPool({ env: { CHATWIRE_CATALOG_REFRESH_MS: '100' } });
+    const { chatwire, sims, nameOf } = pool;
+    for (const sim of sims) sim.loaded = [];
+    (sims[2] as (typeof sims)[number]).loaded = ['llama3.2:latest'];
+    // Until a refresh after the change: the one at start saw every model loaded everywhere.
+    await until('the catalogues say llama3.2 is loaded on the third host only', async () => {
+      const loaded = (await pool?.upstreams())?.map((host) => host.loadedModels.join(','));
+      return loaded?.join('|') === '||llama3.2:latest';
+    });
+    for (let i = 0; i < 5; i++) {
+      const answer = await chat(chatwire.url, {
+        model: 'llama3.2',
+        messages: [{ role: 'user', content: `new ${i}` }],
+      });
+      expect(answer.host).toBe(nameOf(sims[2] as never));
+    }
+  });
+
+  it('routes over hosts of both kinds from the config file, each spoken to in its own protocol', async () => {
+    const ollama = await startOllamaSimulator({ models: ['llama3.2'] });
+    const openai = await startOpenAiSimulator({ models: ['served-by-vllm'] });
+    const file = join(mkdtempSync(join(tmpdir(), 'chatwire-mixed-')), 'chatwire.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        upstreams: [
+          { name: 'ollama-box', url: ollama.url },
+          { name: 'vllm-box', kind: 'openai', url: `${openai.url}/v1`, apiKey: 'vllm-key' },
+        ],
+      }),
+    );
+    const chatwire = await startGateway(ollama.url, {
+      CHATWIRE_CONFIG_FILE: file,
+      CHATWIRE_ALLOWED_MODELS: '*',
+    });
+    try {
+      const viaOpenAi = await chat(chatwire.url, { model: 'served-by-vllm' });
+      expect(viaOpenAi).toMatchObject({ status: 200, host: 'vllm-box' });
+      expect(viaOpenAi.lines.at(-1)).toMatchObject({ done: true });
+      expect(openai.requests.find((r) => r.path === '/v1/chat/completions')?.headers.authorization).toBe(
+        'Bearer vllm-key',
+      );
+      const viaOllama = await chat(chatwire.url, { model: 'llama3.2' });
+      expect(viaOllama).toMatchObject({ status: 200, host: 'ollama-box' });
+      expect(ollama.requests.some((r) => r.path === '/api/chat')).toBe(true);
+    } finally {
+      await chatwire.close();
+      await Promise.all([ollama.close(), openai.close()]);
+    }
   });
 
   it('lists the union of the hosts models, and asks /api/show of a host that has the model', async () => {
