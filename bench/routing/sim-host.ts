@@ -16,6 +16,9 @@ interface LoadedModel {
   active: number;
 }
 
+/** A slot idle for less than this is a conversation between two calls of one turn: it is about to return. */
+export const HOT_SLOT_MS = 3_000;
+
 function commonPrefix(a: Int32Array, b: Int32Array): number {
   const n = Math.min(a.length, b.length);
   let i = 0;
@@ -34,6 +37,10 @@ export class SimHost {
   readonly queue: SimRequest[] = [];
   running = 0;
   coldLoads = 0;
+  /** Slots overwritten while holding another conversation, and those of them idle under HOT_SLOT_MS. */
+  evictions = 0;
+  hotEvictions = 0;
+  private readonly runningRequests = new Set<SimRequest>();
   /** Integral of (running + queued) over simulated time, and its peak. */
   assignedArea = 0;
   peakAssigned = 0;
@@ -47,6 +54,14 @@ export class SimHost {
 
   get assigned(): number {
     return this.running + this.queue.length;
+  }
+
+  /** When a stream next frees up here (now, if one is free). */
+  nextFreeAt(now: number): number {
+    if (this.running < this.maxStreams) return now;
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const request of this.runningRequests) soonest = Math.min(soonest, request.endMs);
+    return soonest;
   }
 
   loadedModels(): string[] {
@@ -78,6 +93,7 @@ export class SimHost {
       model.active--;
     }
     this.running--;
+    this.runningRequests.delete(request);
     return this.drain(now);
   }
 
@@ -130,7 +146,7 @@ export class SimHost {
   }
 
   private start(request: SimRequest, model: LoadedModel, cold: boolean, now: number): void {
-    const { slot, cached } = this.takeSlot(model, request.prompt);
+    const { slot, cached } = this.takeSlot(model, request.prompt, now);
     slot.busy = true;
     slot.usedAt = now;
     slot.tokens = request.prompt;
@@ -138,6 +154,7 @@ export class SimHost {
     model.active++;
     model.lastUsed = now;
     this.running++;
+    this.runningRequests.add(request);
     // The runner always evaluates at least the last prompt token, to get the first token's logits.
     const evaluated = Math.max(1, request.prompt.length - cached);
     const evalStart = Math.max(now, model.readyAt);
@@ -147,7 +164,8 @@ export class SimHost {
     request.cachedTokens = request.prompt.length - evaluated;
     request.evaluatedTokens = evaluated;
     request.firstTokenMs = evalStart + (evaluated / PROMPT_TOKENS_PER_S) * 1000;
-    request.endMs = request.firstTokenMs + ((request.full.length - request.prompt.length) / GEN_TOKENS_PER_S) * 1000;
+    request.endMs =
+      request.firstTokenMs + ((request.full.length - request.prompt.length) / GEN_TOKENS_PER_S) * 1000;
   }
 
   /**
@@ -155,7 +173,7 @@ export class SimHost {
    * and is not the least recently used idle slot; then the prefix is copied into the LRU slot, which serves the
    * request, and the other conversation keeps its slot.
    */
-  private takeSlot(model: LoadedModel, prompt: Int32Array): { slot: Slot; cached: number } {
+  private takeSlot(model: LoadedModel, prompt: Int32Array, now: number): { slot: Slot; cached: number } {
     let best: Slot | undefined;
     let bestLength = -1;
     let lru: Slot | undefined;
@@ -169,10 +187,14 @@ export class SimHost {
       }
     }
     if (best === undefined || lru === undefined) throw new Error('no idle slot: more streams than slots');
-    if (best.tokens.length > bestLength && best !== lru) {
-      lru.tokens = best.tokens.subarray(0, bestLength);
-      return { slot: lru, cached: bestLength };
+    const copy = best.tokens.length > bestLength && best !== lru;
+    const slot = copy ? lru : best;
+    // Whatever the serving slot held beyond the request's own prefix is another conversation, now lost.
+    if (slot.tokens.length > (copy ? commonPrefix(lru.tokens, prompt) : bestLength)) {
+      this.evictions++;
+      if (now - slot.usedAt < HOT_SLOT_MS) this.hotEvictions++;
     }
-    return { slot: best, cached: bestLength };
+    if (copy) lru.tokens = best.tokens.subarray(0, bestLength);
+    return { slot, cached: bestLength };
   }
 }

@@ -10,7 +10,24 @@ import { Prng } from './prng.js';
 import type { Role, SessionTrace, TraceCall, TraceMessage, Workload } from './trace.js';
 
 const VOCABULARY_SIZE = 4096;
-const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'su', 'ta', 'ri', 'po', 'de', 'fu', 'ga', 'hi', 'jo', 'be', 'vu', 'zo'];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'ne',
+  'su',
+  'ta',
+  'ri',
+  'po',
+  'de',
+  'fu',
+  'ga',
+  'hi',
+  'jo',
+  'be',
+  'vu',
+  'zo',
+];
 
 /** Words of two or three syllables: text a few characters per token, like English, so blocks are ~40 tokens. */
 const VOCABULARY: readonly string[] = (() => {
@@ -47,7 +64,11 @@ function sessionCount(full: number, quick: number, options: WorkloadOptions): nu
   return Math.round(((options.quick ? quick : full) * options.hosts) / 4);
 }
 
-function chatSessions(prefix: string, models: (random: Prng) => string, options: WorkloadOptions): SessionTrace[] {
+function chatSessions(
+  prefix: string,
+  models: (random: Prng) => string,
+  options: WorkloadOptions,
+): SessionTrace[] {
   const random = new Prng(options.seed).fork(0xc4a7);
   const system = message('system', 2_000, random);
   const sessions: SessionTrace[] = [];
