@@ -10,12 +10,6 @@ import type { RouterContext, RouterFactory } from './sim-router.js';
 const BALANCE_SLACK_STREAMS = 1;
 
 export interface ChatwireVariant {
-  /**
-   * What-if: the poll's word is final, so a model /api/ps no longer lists is cold at once (router.ts keeps it
-   * warm for WARM_FOR_MS after it last served, and keeps its slot shadow). Done from outside by backdating
-   * its last service before `setLoaded`.
-   */
-  psAuthoritative?: boolean;
   /** What-if: each model offered only on a fixed share of the hosts, in proportion to its traffic. */
   pinModels?: boolean;
 }
@@ -60,16 +54,13 @@ export const chatwireRouter =
       counts[key] = (counts[key] ?? 0) + amount;
     };
 
-    const name = variant.pinModels ? 'chatwire-pinned' : variant.psAuthoritative ? 'chatwire-ps' : 'chatwire';
+    const name = variant.pinModels ? 'chatwire-pinned' : 'chatwire';
     return {
       name,
       poll: (now) => {
         for (let i = 0; i < hosts.length; i++) {
           const host = hosts[i] as RoutedHost;
           const loaded = (context.hosts[i] as (typeof context.hosts)[number]).loadedModels();
-          if (variant.psAuthoritative) {
-            for (const m of context.models) if (!loaded.includes(m.name)) host.markServed(m.name, -Infinity);
-          }
           host.setLoaded(loaded, now);
         }
       },
@@ -91,6 +82,7 @@ export const chatwireRouter =
           eligible,
           { model: request.model, blocks, affinityKey: request.sessionId },
           now,
+          now - request.arrivalMs,
         );
         if (placement === undefined) {
           add('queuedAtGateway');

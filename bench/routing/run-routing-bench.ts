@@ -32,9 +32,7 @@ const baselines: RouterFactory[] = [
   sglangRouter('first-in-map'),
 ];
 const routers: RouterFactory[] = [chatwireRouter(), ...baselines];
-const variants: RouterFactory[] = whatIf
-  ? [chatwireRouter({ psAuthoritative: true }), chatwireRouter({ pinModels: true })]
-  : [];
+const variants: RouterFactory[] = whatIf ? [chatwireRouter({ pinModels: true })] : [];
 
 const meta: Meta = {
   cpu: cpus()[0]?.model ?? 'unknown',

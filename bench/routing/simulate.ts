@@ -1,3 +1,4 @@
+import { PATIENCE_STEPS_MS } from '../../src/upstream/pool/router.js';
 import { EPOCH_MS, MAX_STREAMS, PS_POLL_MS, QUEUE_TIMEOUT_MS, SLOTS_PER_MODEL } from './constants.js';
 import { Conversation } from './conversation.js';
 import { EventQueue } from './event-queue.js';
@@ -48,7 +49,9 @@ export interface SimResult {
 type Event =
   | { kind: 'call'; conversation: Conversation }
   | { kind: 'end'; request: SimRequest; ticket: Ticket }
-  | { kind: 'poll' };
+  | { kind: 'poll' }
+  /** A queued request's patience step: the server's wait queue tries it again then, unwoken. */
+  | { kind: 'nudge' };
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
@@ -104,11 +107,13 @@ export function simulate(
     request.loadedWhenRouted = host.isLoaded(request.model);
     started(host.submit(request, now));
   };
+  // As the server's WaitQueue: every waiter, oldest first, takes what room it can; none blocks the others.
   const drainGateway = (now: number) => {
-    while (gatewayQueue.length > 0) {
-      const ticket = router.route(gatewayQueue[0] as SimRequest, now);
-      if (ticket === undefined) break;
-      dispatch(gatewayQueue.shift() as SimRequest, ticket, now);
+    for (const request of [...gatewayQueue]) {
+      const ticket = router.route(request, now);
+      if (ticket === undefined) continue;
+      gatewayQueue.splice(gatewayQueue.indexOf(request), 1);
+      dispatch(request, ticket, now);
     }
   };
 
@@ -122,6 +127,9 @@ export function simulate(
     if (item.kind === 'poll') {
       router.poll?.(now);
       if (activeSessions > 0) events.push(now + PS_POLL_MS, { kind: 'poll' });
+      drainGateway(now);
+    } else if (item.kind === 'nudge') {
+      drainGateway(now);
     } else if (item.kind === 'call') {
       const request = item.conversation.request(now);
       if (request.call === 0) live++;
@@ -132,10 +140,12 @@ export function simulate(
       lastFull.set(request.sessionId, request.full.length);
       firstArrival = Math.min(firstArrival, now);
       callsOf.set(request.id, item.conversation);
-      const ticket = gatewayQueue.length > 0 ? undefined : router.route(request, now);
+      // A new request asks at once, as the server's pool does, whoever else is waiting.
+      const ticket = router.route(request, now);
       if (ticket === undefined) {
         gatewayQueue.push(request);
         queuedAtGateway++;
+        for (const step of PATIENCE_STEPS_MS) events.push(now + step, { kind: 'nudge' });
       } else dispatch(request, ticket, now);
     } else {
       const { request, ticket } = item;

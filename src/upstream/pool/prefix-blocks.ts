@@ -42,9 +42,14 @@ export class PrefixHasher {
   push(text: string): void {
     let state = this.state;
     let filled = this.filled;
-    for (let i = 0; i < text.length; i++) {
-      state = Math.imul(state ^ text.charCodeAt(i), FNV_PRIME);
-      if (++filled === BLOCK_CHARS) {
+    let i = 0;
+    while (i < text.length) {
+      // The inner loop runs to the end of the block (or text) with nothing else to test per character.
+      const end = Math.min(text.length, i + BLOCK_CHARS - filled);
+      for (let j = i; j < end; j++) state = Math.imul(state ^ text.charCodeAt(j), FNV_PRIME);
+      filled += end - i;
+      i = end;
+      if (filled === BLOCK_CHARS) {
         this.chain = Math.imul(this.chain ^ (state >>> 0), FNV_PRIME) >>> 0;
         this.hashes.push(this.chain);
         state = this.chain;

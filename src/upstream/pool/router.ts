@@ -14,6 +14,18 @@ const EVICTION_HALF_LIFE_MS = 60_000;
 const BALANCE_SLACK_STREAMS = 1;
 /** A model served this recently counts as loaded, as Ollama keeps it for 5 minutes by default. */
 export const WARM_FOR_MS = 5 * 60_000;
+/**
+ * A host that served another model this recently (or is serving one now) is in use for it: loading a
+ * second model there may unload the first, and hosts that keep swapping models thrash.
+ */
+const OTHER_MODEL_ACTIVE_MS = 30_000;
+/**
+ * How long a request waits for a host where its model is warm, or one free to load it, before it may load
+ * its model on a host that is in use for another.
+ */
+export const COLD_SPILL_MS = 15_000;
+/** When a waiting request's options widen, and so when the pool tries it again without being woken. */
+export const PATIENCE_STEPS_MS = [COLD_SPILL_MS] as const;
 
 export interface RouterHostOptions {
   name: string;
@@ -35,6 +47,8 @@ export class RoutedHost {
   private readonly shadows = new Map<string, SlotShadow>();
   private readonly servedAt = new Map<string, number>();
   private loaded = new Set<string>();
+  /** Streams in flight per model. */
+  private readonly active = new Map<string, number>();
 
   constructor(options: RouterHostOptions) {
     this.name = options.name;
@@ -59,14 +73,13 @@ export class RoutedHost {
   }
 
   /**
-   * What the host reports loaded (`/api/ps`). A model neither loaded nor served recently has lost its
-   * prompt cache with its memory.
+   * What the host reports loaded (`/api/ps`), which is the truth: a model it no longer lists was unloaded,
+   * however recently it served, and has lost its prompt cache with its memory.
    */
-  setLoaded(models: Iterable<string>, now: number): void {
+  setLoaded(models: Iterable<string>, _now: number): void {
     this.loaded = new Set(models);
-    for (const [model, shadow] of this.shadows) {
-      if (!this.isWarm(model, now)) shadow.clear();
-    }
+    for (const model of this.servedAt.keys()) if (!this.loaded.has(model)) this.servedAt.delete(model);
+    for (const [model, shadow] of this.shadows) if (!this.loaded.has(model)) shadow.clear();
   }
 
   shadow(model: string): SlotShadow {
@@ -80,6 +93,20 @@ export class RoutedHost {
 
   markServed(model: string, now: number): void {
     this.servedAt.set(model, now);
+  }
+
+  /** In use for a model other than `model`: streaming it now, or served it a moment ago. */
+  busyWithOther(model: string, now: number): boolean {
+    for (const [other, streams] of this.active) if (other !== model && streams > 0) return true;
+    for (const [other, at] of this.servedAt)
+      if (other !== model && now - at < OTHER_MODEL_ACTIVE_MS) return true;
+    return false;
+  }
+
+  /** A stream of `model` starts (+1) or ends (-1) here. */
+  count(model: string, change: 1 | -1): void {
+    this.inFlight += change;
+    this.active.set(model, (this.active.get(model) ?? 0) + change);
   }
 }
 
@@ -110,28 +137,60 @@ export class Placement {
   finish(now: number, blocks?: Uint32Array): void {
     if (this.finished) return;
     this.finished = true;
-    this.host.inFlight--;
+    this.host.count(this.model, -1);
     if (blocks !== undefined) this.host.markServed(this.model, now);
     if (this.entry !== undefined) this.host.shadow(this.model).release(this.entry, now, blocks);
   }
 }
 
 /**
- * Picks the host for a request among the eligible ones (healthy, serving the model, with room):
- * the one whose slots hold the longest prefix of it, net of what it would evict and of a cold load, but
- * only among hosts at most BALANCE_SLACK_STREAMS busier than the least busy, so that a shared system
- * prompt, or one hot conversation, never piles everything onto one host. Ties go to the less busy host,
- * then to the one whose slot to overwrite is oldest, then to the conversation's own host by rendezvous
- * hashing, or in turn. Undefined when every eligible host is full.
+ * Picks the host for a request among the eligible ones (healthy, serving the model, with room): only
+ * hosts where the model is warm while there are any (a cold load costs more than a short wait), and
+ * among them only those at most BALANCE_SLACK_STREAMS busier than the least busy, so that a shared
+ * system prompt, or one hot conversation, never piles everything onto one host. Of those, the one whose
+ * slots hold the longest prefix of the request wins, net of the conversation it would displace; a host
+ * where that conversation is in mid-turn is passed over for a while. Ties go to the less busy host, then
+ * to the one whose slot to overwrite is oldest, then to the conversation's own host by rendezvous
+ * hashing, or in turn. Undefined when no host may take the request now: the caller waits and asks again.
  */
 export class Router {
   private turn = 0;
 
-  route(eligible: readonly RoutedHost[], request: RouteRequest, now: number): Placement | undefined {
-    let minLoad = Number.POSITIVE_INFINITY;
-    for (const host of eligible) if (!host.full && host.load < minLoad) minLoad = host.load;
-    if (minLoad === Number.POSITIVE_INFINITY) return undefined;
+  /**
+   * `waitedMs` is how long the request has waited for room so far: past COLD_SPILL_MS it may load its
+   * model on a host that is in use for another.
+   */
+  route(
+    eligible: readonly RoutedHost[],
+    request: RouteRequest,
+    now: number,
+    waitedMs = 0,
+  ): Placement | undefined {
+    const placed =
+      this.pick(eligible, request, now, (host) => host.isWarm(request.model, now)) ??
+      this.pick(
+        eligible,
+        request,
+        now,
+        (host) => waitedMs >= COLD_SPILL_MS || !host.busyWithOther(request.model, now),
+      );
+    if (placed === undefined) return undefined;
+    const { host, choice, warm } = placed;
+    host.count(request.model, 1);
+    if (choice !== undefined) host.shadow(request.model).occupy(choice, request.blocks, now);
+    return new Placement(host, request.model, choice?.cached ?? 0, warm, choice?.entry);
+  }
 
+  /** The best host with room among those `allowed`, within the balance bound among them. */
+  private pick(
+    eligible: readonly RoutedHost[],
+    request: RouteRequest,
+    now: number,
+    allowed: (host: RoutedHost) => boolean,
+  ): Candidate | undefined {
+    let minLoad = Number.POSITIVE_INFINITY;
+    for (const host of eligible) if (!host.full && host.load < minLoad && allowed(host)) minLoad = host.load;
+    if (minLoad === Number.POSITIVE_INFINITY) return undefined;
     const affinity = request.affinityKey === undefined ? undefined : hashString(request.affinityKey);
     const offset = this.turn++;
     let best: Candidate | undefined;
@@ -141,7 +200,7 @@ export class Router {
       const slack = Number.isFinite(host.maxStreams)
         ? BALANCE_SLACK_STREAMS / (host.maxStreams * host.weight)
         : 0;
-      if (host.load > minLoad + slack + 1e-9) continue;
+      if (host.load > minLoad + slack + 1e-9 || !allowed(host)) continue;
       const warm = host.isWarm(request.model, now);
       const choice = host.shadow(request.model).choose(request.blocks);
       const candidate: Candidate = {
@@ -155,11 +214,7 @@ export class Router {
       };
       if (best === undefined || better(candidate, best)) best = candidate;
     }
-    if (best === undefined) return undefined;
-    const { host, choice, warm } = best;
-    host.inFlight++;
-    if (choice !== undefined) host.shadow(request.model).occupy(choice, request.blocks, now);
-    return new Placement(host, request.model, choice?.cached ?? 0, warm, choice?.entry);
+    return best;
   }
 }
 

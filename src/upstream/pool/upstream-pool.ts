@@ -10,7 +10,7 @@ import { classifyFailure } from './classify-failure.js';
 import { LeasedStream } from './leased-stream.js';
 import { canonicalModel, PoolHost } from './pool-host.js';
 import { BLOCK_CHARS, CHARS_PER_TOKEN, PrefixHasher } from './prefix-blocks.js';
-import { type Placement, Router } from './router.js';
+import { PATIENCE_STEPS_MS, type Placement, Router } from './router.js';
 import { WaitQueue } from './wait-queue.js';
 
 export interface PoolOptions {
@@ -85,7 +85,7 @@ export class UpstreamPool implements ChatUpstream {
     this.label = this.single ? first.upstream.label : 'upstream pool';
     this.baseUrl = this.single ? first.upstream.baseUrl : this.hosts.map((host) => host.name).join(', ');
     this.allOllama = this.hosts.every((host) => host.config.kind === 'ollama');
-    this.queue = new WaitQueue(pool.maxQueue, pool.queueTimeoutMs);
+    this.queue = new WaitQueue(pool.maxQueue, pool.queueTimeoutMs, PATIENCE_STEPS_MS);
     if (this.hosts.some((host) => host.upstream.native !== undefined)) {
       this.native = (method, path, body, signal) => this.askNative(method, path, body, signal);
     }
@@ -249,8 +249,10 @@ export class UpstreamPool implements ChatUpstream {
       if (lastError !== undefined) throw lastError;
       throw this.noHostFor(model);
     }
-    const take = () => this.router.route(this.eligible(model, tried), route, performance.now());
-    const placed = take();
+    const take = (waitedMs: number) =>
+      this.router.route(this.eligible(model, tried), route, performance.now(), waitedMs);
+    // With the line full, a request takes any room there is rather than none.
+    const placed = take(this.queue.length >= this.options.pool.maxQueue ? Number.POSITIVE_INFINITY : 0);
     if (placed !== undefined) return placed;
     const queuedAt = performance.now();
     try {
