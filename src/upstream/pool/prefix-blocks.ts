@@ -70,6 +70,19 @@ export class PrefixHasher {
   }
 }
 
+/**
+ * What identifies a conversation without a stored id: its opening (the messages up to its first user
+ * message), which every later request of it repeats. Two conversations that open alike share it, which
+ * costs only a tie-break.
+ */
+export function conversationKey(messages: readonly ChatMessage[]): string {
+  const end = messages.findIndex((message) => message.role === 'user');
+  const opening = new PrefixHasher();
+  opening.pushMessages(messages.slice(0, end + 1));
+  opening.push('\u0003'.repeat(BLOCK_CHARS));
+  return `opening:${opening.blocks().at(-1)}`;
+}
+
 export function conversationBlocks(messages: readonly ChatMessage[]): Uint32Array {
   return new PrefixHasher().pushMessages(messages).blocks();
 }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../contracts/chat-request.js';
-import { BLOCK_CHARS, commonBlocks, conversationBlocks, PrefixHasher } from './prefix-blocks.js';
-import { COLD_SPILL_MS, RoutedHost, Router, WARM_FOR_MS } from './router.js';
+import {
+  BLOCK_CHARS,
+  commonBlocks,
+  conversationBlocks,
+  conversationKey,
+  PrefixHasher,
+} from './prefix-blocks.js';
+import { COLD_SPILL_MS, HOME_WAIT_MS, RoutedHost, Router, WARM_FOR_MS } from './router.js';
 
 const SYSTEM: ChatMessage = { role: 'system', content: 'You are terse. '.repeat(200) };
 
@@ -44,6 +50,11 @@ describe('prefix blocks', () => {
     expect(commonBlocks(a, b)).toBe(Math.floor((SYSTEM.content.length + 16) / BLOCK_CHARS));
     expect(commonBlocks(a, a)).toBe(a.length);
     expect(commonBlocks(a, a.subarray(0, 3))).toBe(3);
+  });
+
+  it('key a conversation by its opening, the same on every turn', () => {
+    expect(conversationKey(conversation(1, 1))).toBe(conversationKey(conversation(1, 5)));
+    expect(conversationKey(conversation(1, 1))).not.toBe(conversationKey(conversation(2, 1)));
   });
 
   it('are the same however the text is split across pushes', () => {
@@ -151,6 +162,26 @@ describe('Router', () => {
     ];
     a.inFlight = 1;
     expect(router.route([a, b], { model: 'm', blocks: new Uint32Array(0) }, 0)?.host).toBe(b);
+  });
+
+  it('lets an agent’s quick next call wait a moment for its own full host, but not a chat turn that comes later', () => {
+    const router = new Router();
+    const pool = hosts(2, 1);
+    const call = { model: 'm', blocks: new Uint32Array(0), affinityKey: 'agent' };
+    const first = router.route(pool, call, 0) as NonNullable<ReturnType<Router['route']>>;
+    const home = first.host;
+    const other = pool.find((host) => host !== home) as RoutedHost;
+    first.finish(100, new Uint32Array(0));
+    // Someone else takes the only stream there while the agent's tool runs.
+    const stranger = router.route([home], { model: 'm', blocks: new Uint32Array(0) }, 150);
+    expect(router.route(pool, call, 600)).toBeUndefined();
+    const moved = router.route(pool, call, 600, HOME_WAIT_MS);
+    expect(moved?.host).toBe(other);
+    moved?.finish(700, new Uint32Array(0));
+    router.route([other], { model: 'm', blocks: new Uint32Array(0) }, 750);
+    stranger?.finish(800);
+    // Nine seconds after its reply, as a chat's next turn comes: it goes where there is room at once.
+    expect(router.route(pool, call, 9_700)?.host).toBe(home);
   });
 
   it('counts a model served in the last few minutes as warm until /api/ps says it is gone, with its cache', () => {

@@ -24,8 +24,18 @@ const OTHER_MODEL_ACTIVE_MS = 30_000;
  * its model on a host that is in use for another.
  */
 export const COLD_SPILL_MS = 15_000;
+/**
+ * A conversation that comes back within RAPID_FOLLOW_UP_MS of its last reply (an agent's next call after a
+ * tool ran) and finds its host full waits this long for a stream there before it goes elsewhere: moving
+ * costs it a re-read of its whole history, while its host frees a stream within seconds. A chat's next
+ * turn comes after the user has read and typed, and does not wait.
+ */
+export const HOME_WAIT_MS = 2_000;
+const RAPID_FOLLOW_UP_MS = 3_000;
+/** Conversations whose host the router remembers (least recently routed forgotten first). */
+const HOMES_REMEMBERED = 50_000;
 /** When a waiting request's options widen, and so when the pool tries it again without being woken. */
-export const PATIENCE_STEPS_MS = [COLD_SPILL_MS] as const;
+export const PATIENCE_STEPS_MS = [HOME_WAIT_MS, COLD_SPILL_MS] as const;
 
 export interface RouterHostOptions {
   name: string;
@@ -118,6 +128,12 @@ export interface RouteRequest {
   affinityKey?: string | undefined;
 }
 
+/** Where a conversation was last served, and when its reply ended. */
+interface Home {
+  host: RoutedHost;
+  repliedAt: number;
+}
+
 /** A request placed on a host: it holds a stream there until `finish`. */
 export class Placement {
   private finished = false;
@@ -128,6 +144,7 @@ export class Placement {
     readonly cachedBlocks: number,
     readonly warm: boolean,
     private readonly entry: SlotEntry | undefined,
+    private readonly home?: Home,
   ) {}
 
   /**
@@ -138,7 +155,10 @@ export class Placement {
     if (this.finished) return;
     this.finished = true;
     this.host.count(this.model, -1);
-    if (blocks !== undefined) this.host.markServed(this.model, now);
+    if (blocks !== undefined) {
+      this.host.markServed(this.model, now);
+      if (this.home !== undefined) this.home.repliedAt = now;
+    }
     if (this.entry !== undefined) this.host.shadow(this.model).release(this.entry, now, blocks);
   }
 }
@@ -155,6 +175,7 @@ export class Placement {
  */
 export class Router {
   private turn = 0;
+  private readonly homes = new Map<string, Home>();
 
   /**
    * `waitedMs` is how long the request has waited for room so far: past COLD_SPILL_MS it may load its
@@ -166,6 +187,17 @@ export class Router {
     now: number,
     waitedMs = 0,
   ): Placement | undefined {
+    const key = request.affinityKey;
+    const home = key === undefined ? undefined : this.homes.get(key);
+    if (
+      home?.host.full &&
+      waitedMs < HOME_WAIT_MS &&
+      now - home.repliedAt < RAPID_FOLLOW_UP_MS &&
+      home.host.isWarm(request.model, now) &&
+      eligible.includes(home.host)
+    ) {
+      return undefined;
+    }
     const placed =
       this.pick(eligible, request, now, (host) => host.isWarm(request.model, now)) ??
       this.pick(
@@ -177,8 +209,17 @@ export class Router {
     if (placed === undefined) return undefined;
     const { host, choice, warm } = placed;
     host.count(request.model, 1);
+    const record = key === undefined ? undefined : this.remember(key, host);
     if (choice !== undefined) host.shadow(request.model).occupy(choice, request.blocks, now);
-    return new Placement(host, request.model, choice?.cached ?? 0, warm, choice?.entry);
+    return new Placement(host, request.model, choice?.cached ?? 0, warm, choice?.entry, record);
+  }
+
+  private remember(key: string, host: RoutedHost): Home {
+    const home: Home = { host, repliedAt: Number.NEGATIVE_INFINITY };
+    this.homes.delete(key);
+    this.homes.set(key, home);
+    if (this.homes.size > HOMES_REMEMBERED) this.homes.delete(this.homes.keys().next().value as string);
+    return home;
   }
 
   /** The best host with room among those `allowed`, within the balance bound among them. */

@@ -9,7 +9,7 @@ import { OpenAiUpstream } from '../openai/openai-upstream.js';
 import { classifyFailure } from './classify-failure.js';
 import { LeasedStream } from './leased-stream.js';
 import { canonicalModel, PoolHost } from './pool-host.js';
-import { BLOCK_CHARS, CHARS_PER_TOKEN, PrefixHasher } from './prefix-blocks.js';
+import { BLOCK_CHARS, CHARS_PER_TOKEN, conversationKey, PrefixHasher } from './prefix-blocks.js';
 import { PATIENCE_STEPS_MS, type Placement, Router } from './router.js';
 import { WaitQueue } from './wait-queue.js';
 
@@ -104,7 +104,11 @@ export class UpstreamPool implements ChatUpstream {
     if (this.single) return this.openOnOnlyHost(request, signal, note);
     const model = this.routeModel(request.model);
     const hasher = new PrefixHasher().pushMessages(request.messages);
-    const route = { model, blocks: hasher.blocks(), affinityKey: request.routingKey };
+    const route = {
+      model,
+      blocks: hasher.blocks(),
+      affinityKey: request.routingKey ?? conversationKey(request.messages),
+    };
     const tried = new Set<PoolHost>();
     let lastError: unknown;
     for (let attempt = 0; attempt <= this.options.pool.retries; attempt++) {
