@@ -8,7 +8,8 @@ export const BLOCK_CHARS = 256;
 /** The usual 4 characters per token of English text, for logs that speak in tokens. */
 export const CHARS_PER_TOKEN = 4;
 
-const FNV_OFFSET = 0x811c9dc5;
+// Kept as signed 32-bit integers throughout, which V8 keeps unboxed; Uint32Array.from wraps them at the end.
+const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
 
 /**
@@ -50,7 +51,7 @@ export class PrefixHasher {
       filled += end - i;
       i = end;
       if (filled === BLOCK_CHARS) {
-        this.chain = Math.imul(this.chain ^ (state >>> 0), FNV_PRIME) >>> 0;
+        this.chain = Math.imul(this.chain ^ state, FNV_PRIME);
         this.hashes.push(this.chain);
         state = this.chain;
         filled = 0;
