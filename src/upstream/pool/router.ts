@@ -30,7 +30,7 @@ export const COLD_SPILL_MS = 15_000;
  * costs it a re-read of its whole history, while its host frees a stream within seconds. A chat's next
  * turn comes after the user has read and typed, and does not wait.
  */
-export const HOME_WAIT_MS = 2_000;
+export const HOME_WAIT_MS = 10_000;
 const RAPID_FOLLOW_UP_MS = 3_000;
 /** Conversations whose host the router remembers (least recently routed forgotten first). */
 const HOMES_REMEMBERED = 50_000;
