@@ -117,6 +117,7 @@ export class UpstreamPool implements ChatUpstream {
       tried.add(host);
       if (note !== undefined) {
         note.upstream = host.name;
+        note.queuedMs ??= 0;
         note.cachedPrefixTokens = Math.round((placement.cachedBlocks * BLOCK_CHARS) / CHARS_PER_TOKEN);
       }
       let iterator: AsyncIterator<ChunkBatch> | undefined;

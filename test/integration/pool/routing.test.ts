@@ -150,6 +150,55 @@ describe('routing over several hosts', () => {
     }
   });
 
+  it('names the host on every chat response and in the request log, with the wait and the cached prefix', async () => {
+    pool = await startPool({ hosts: 2 });
+    const { chatwire, logLines, sims, nameOf } = pool;
+    const long = { messages: [{ role: 'user', content: 'a long question. '.repeat(100) }] };
+    const first = await chat(chatwire.url, long);
+    const again = await chat(chatwire.url, {
+      messages: [
+        ...long.messages,
+        { role: 'assistant', content: 'Hello world' },
+        { role: 'user', content: 'more' },
+      ],
+    });
+    expect(again.host).toBe(first.host);
+    expect(sims.map(nameOf)).toContain(first.host);
+    const requests = logLines.filter((line) => line.msg === 'request' && line.url === '/v1/chat');
+    expect(requests).toHaveLength(2);
+    expect(requests[0]).toMatchObject({ upstream: first.host, queuedMs: expect.any(Number) });
+    expect(requests[0]?.cachedPrefixTokens).toBe(0);
+    // The whole first request, and its reply, in 64-token blocks.
+    expect(requests[1]?.cachedPrefixTokens).toBeGreaterThanOrEqual(384);
+    // Never the content itself.
+    expect(JSON.stringify(logLines)).not.toContain('a long question');
+  });
+
+  it('with OLLAMA_HOST alone, names the one host and relays as before', async () => {
+    const sim = await startOllamaSimulator();
+    const chatwire = await startGateway(sim.url);
+    try {
+      const answer = await chat(chatwire.url, {});
+      expect(answer).toMatchObject({ status: 200, host: `127.0.0.1:${sim.port}` });
+      const hosts = (await (await fetch(`${chatwire.url}/v1/upstreams`)).json()) as Array<
+        Record<string, unknown>
+      >;
+      expect(hosts).toEqual([
+        expect.objectContaining({
+          name: `127.0.0.1:${sim.port}`,
+          state: 'healthy',
+          maxStreams: null,
+          models: [],
+        }),
+      ]);
+      // No catalogue reads or probes of its own: the host is asked only what a client asks.
+      expect(sim.requests.map((request) => request.path)).toEqual(['/api/chat']);
+    } finally {
+      await chatwire.close();
+      await sim.close();
+    }
+  });
+
   it('lists the union of the hosts models, and asks /api/show of a host that has the model', async () => {
     pool = await startPool({ models: [['llama3.2'], ['qwen2.5:7b', 'llama3.2'], ['phi4:14b']] });
     const { chatwire, sims } = pool;
