@@ -4,6 +4,7 @@ import { CONFIG_VARIABLES } from '../config/config.js';
 import { VERSION } from '../version.js';
 import { registerChatCommand } from './chat-command.js';
 import { registerDoctorCommand } from './doctor-command.js';
+import { registerKeysCommand } from './keys-command.js';
 import { registerModelsCommand } from './models-command.js';
 import { registerPullCommand } from './pull-command.js';
 import { serve } from './serve.js';
@@ -47,6 +48,7 @@ registerChatCommand(program);
 registerModelsCommand(program);
 registerDoctorCommand(program);
 registerPullCommand(program);
+registerKeysCommand(program);
 
 function parsePort(value: string): number {
   const port = Number(value);

@@ -49,6 +49,8 @@ const envSchema = z.object({
   CHATWIRE_LINE_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   CHATWIRE_UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).default(1024),
   CHATWIRE_CORS_ORIGINS: z.string().optional(),
+  CHATWIRE_REQUIRE_AUTH: z.stringbool().default(false),
+  CHATWIRE_KEYS_REFRESH_MS: z.coerce.number().int().min(100).default(2_000),
   CHATWIRE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CHATWIRE_LOG_CONTENT: z.stringbool().default(false),
   DATABASE_URL: z.string().optional(),
@@ -115,6 +117,8 @@ export interface Config {
   };
   limits: { bodyBytes: number; lineBytes: number };
   upstreamConnections: number;
+  /** Auth is on when any API key exists, or always with `requireAuth`; keys are re-read every `refreshMs`. */
+  auth: { requireAuth: boolean; refreshMs: number };
   /** Explicit origins, `'*'`, or undefined for the default: localhost and 127.0.0.1 on any port. */
   corsOrigins: string[] | '*' | undefined;
   log: { level: string; content: boolean };
@@ -214,6 +218,7 @@ export function loadConfig(env: Env = process.env): Config {
     limits: { bodyBytes: values.CHATWIRE_BODY_LIMIT_BYTES, lineBytes: values.CHATWIRE_LINE_LIMIT_BYTES },
     upstreamConnections: values.CHATWIRE_UPSTREAM_CONNECTIONS,
     corsOrigins: readList(values.CHATWIRE_CORS_ORIGINS),
+    auth: { requireAuth: values.CHATWIRE_REQUIRE_AUTH, refreshMs: values.CHATWIRE_KEYS_REFRESH_MS },
     log: { level: values.CHATWIRE_LOG_LEVEL, content: values.CHATWIRE_LOG_CONTENT },
     storage: {
       ...(values.DATABASE_URL !== undefined && { databaseUrl: values.DATABASE_URL }),

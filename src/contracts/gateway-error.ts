@@ -4,6 +4,7 @@
  */
 export type GatewayErrorCode =
   | 'bad_request'
+  | 'unauthorized'
   | 'not_found'
   | 'conflict'
   | 'upstream_unreachable'

@@ -9,11 +9,13 @@ import { PersonaDirectory } from '../persona/persona-directory.js';
 import { ActiveCalls } from '../relay/active-calls.js';
 import { PendingWork } from '../relay/pending-work.js';
 import { relayErrors } from '../relay/relay-errors.js';
-import { openConversationStore } from '../storage/open-conversation-store.js';
+import { openStorage } from '../storage/open-conversation-store.js';
 import type { ChatUpstream } from '../upstream/chat-upstream.js';
 import { createUpstream } from '../upstream/create-upstream.js';
 import { UpstreamPool } from '../upstream/pool/upstream-pool.js';
 import { VERSION } from '../version.js';
+import { installAuth } from './auth/install-auth.js';
+import { KeyDirectory } from './auth/key-directory.js';
 import { installErrorHandler } from './error-handler.js';
 import { installRequestLog } from './request-log.js';
 import { registerChatRoute } from './routes/chat-route.js';
@@ -64,6 +66,11 @@ export async function buildGateway(
   app.removeContentTypeParser('text/plain');
   installRequestLog(app);
   installErrorHandler(app, config.limits.bodyBytes);
+  const storage = await openStorage({ ...config.storage, logger: options.logger });
+  const store = storage.conversations;
+  const keys = new KeyDirectory(storage.keys, { ...config.auth, logger: options.logger });
+  await keys.start();
+  installAuth(app, keys);
   await app.register(cors, corsOptions(config.corsOrigins));
   await app.register(swagger, {
     openapi: {
@@ -83,7 +90,6 @@ export async function buildGateway(
   const relay = { upstream, timeouts: config.timeouts, activeCalls };
   const personas = new PersonaDirectory([{ name: 'default', ...config.persona }, ...config.personas]);
   const pending = new PendingWork();
-  const store = await openConversationStore({ ...config.storage, logger: options.logger });
   const recovered = await store.recoverInterruptedReplies();
   if (recovered > 0)
     options.logger.warn({ recovered }, `marked ${recovered} unfinished replies as interrupted`);
@@ -95,6 +101,7 @@ export async function buildGateway(
     contextTokens: config.contextTokens,
     recorder: { intervalMs: 500, everyChunks: 50 },
     pending,
+    keys,
   });
   registerOllamaGenerationRoutes(app, { ...relay, config });
   registerOllamaMetaRoutes(app, { config, upstream });
@@ -123,6 +130,7 @@ export async function buildGateway(
       clearTimeout(lingering);
       await upstream.close();
       await pending.settled();
+      await keys.stop();
       await store.close();
     })();
     return closing;

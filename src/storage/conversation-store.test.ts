@@ -42,6 +42,7 @@ for (const backend of storeBackends) {
         id: expect.stringMatching(UUID),
         persona: 'default',
         title: null,
+        owner: null,
         createdAt: expect.stringMatching(ISO_MS),
         updatedAt: untitled.createdAt,
       });
@@ -321,7 +322,7 @@ for (const backend of storeBackends) {
         const second = await fresh.open(logger);
 
         expect(logged.map((entry) => entry.migrationsApplied)).toEqual([
-          ['0001_conversations_and_messages'],
+          ['0001_conversations_and_messages', '0002_api_keys'],
           [],
         ]);
         expect(await second.getConversation(conversation.id)).toEqual(before);

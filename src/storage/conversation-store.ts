@@ -3,9 +3,16 @@
  * Implemented once with Kysely over SQLite (embedded default) and PostgreSQL.
  */
 export interface ConversationStore {
-  createConversation(input: { persona: string; title: string | null }): Promise<Conversation>;
-  /** Newest first (by `updatedAt`, then id); `cursor` is the `nextCursor` of the previous page. */
-  listConversations(options: { limit: number; cursor?: string }): Promise<{
+  createConversation(input: {
+    persona: string;
+    title: string | null;
+    owner?: string | null;
+  }): Promise<Conversation>;
+  /**
+   * Newest first (by `updatedAt`, then id); `cursor` is the `nextCursor` of the previous page. With
+   * `owner`, only the conversations that key created.
+   */
+  listConversations(options: { limit: number; cursor?: string; owner?: string }): Promise<{
     conversations: Conversation[];
     nextCursor: string | null;
   }>;
@@ -39,6 +46,8 @@ export interface Conversation {
   id: string;
   persona: string;
   title: string | null;
+  /** The id of the API key that created it; null when auth was off. Never sent to clients. */
+  owner: string | null;
   /** ISO 8601. */
   createdAt: string;
   updatedAt: string;

@@ -15,12 +15,17 @@ export class KyselyConversationStore implements ConversationStore {
     this.#db = db;
   }
 
-  async createConversation(input: { persona: string; title: string | null }): Promise<Conversation> {
+  async createConversation(input: {
+    persona: string;
+    title: string | null;
+    owner?: string | null;
+  }): Promise<Conversation> {
     const now = timestamp();
     const row = {
       id: randomUUID(),
       persona: input.persona,
       title: input.title,
+      owner_key: input.owner ?? null,
       created_at: now,
       updated_at: now,
     };
@@ -28,7 +33,7 @@ export class KyselyConversationStore implements ConversationStore {
     return toConversation(row);
   }
 
-  async listConversations(options: { limit: number; cursor?: string }): Promise<{
+  async listConversations(options: { limit: number; cursor?: string; owner?: string }): Promise<{
     conversations: Conversation[];
     nextCursor: string | null;
   }> {
@@ -43,6 +48,7 @@ export class KyselyConversationStore implements ConversationStore {
       .orderBy('id', 'desc')
       // One row more than asked says whether another page exists, without a count.
       .limit(options.limit + 1);
+    if (options.owner !== undefined) query = query.where('owner_key', '=', options.owner);
     if (after !== undefined) {
       query = query.where(({ eb, refTuple, tuple }) =>
         eb(refTuple('updated_at', 'id'), '<', tuple(after.updatedAt, after.id)),
@@ -195,6 +201,7 @@ function toConversation(row: Selectable<ConversationsTable>): Conversation {
     id: row.id,
     persona: row.persona,
     title: row.title,
+    owner: row.owner_key,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Dialect, Kysely, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, sql } from 'kysely';
+import { KeyStore } from '../keys/key-store.js';
 import type { ConversationStore } from './conversation-store.js';
 import { KyselyConversationStore } from './kysely-conversation-store.js';
 import { type Database, type DatabaseKind, migrationProvider } from './schema.js';
@@ -22,8 +23,18 @@ export interface OpenStoreOptions {
 export const SQLITE_FILE_NAME = 'chatwire.db';
 const IN_MEMORY_URL = 'sqlite::memory:';
 
+/** The conversations and the API keys, in one database; closing the conversations closes both. */
+export interface Storage {
+  conversations: ConversationStore;
+  keys: KeyStore;
+}
+
 /** Opens the database the configuration names and brings its schema up to date before returning. */
 export async function openConversationStore(options: OpenStoreOptions): Promise<ConversationStore> {
+  return (await openStorage(options)).conversations;
+}
+
+export async function openStorage(options: OpenStoreOptions): Promise<Storage> {
   const target = resolveTarget(options);
   let db: Kysely<Database>;
   let driver: string;
@@ -44,7 +55,7 @@ export async function openConversationStore(options: OpenStoreOptions): Promise<
     await db.destroy().catch(() => {});
     throw openError(target, error);
   }
-  return new KyselyConversationStore(db);
+  return { conversations: new KyselyConversationStore(db), keys: new KeyStore(db) };
 }
 
 type Target =

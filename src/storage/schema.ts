@@ -13,12 +13,15 @@ export type DatabaseKind = 'sqlite' | 'postgres';
 export interface Database {
   conversations: ConversationsTable;
   messages: MessagesTable;
+  api_keys: ApiKeysTable;
 }
 
 export interface ConversationsTable {
   id: string;
   persona: string;
   title: string | null;
+  /** The API key that created it; null when auth was off. */
+  owner_key: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -37,6 +40,23 @@ export interface MessagesTable {
   duration_ms: number | null;
   created_at: string;
   updated_at: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  /** The key's first characters, shown in listings and used to find it; not secret. */
+  prefix: string;
+  /** SHA-256 of the whole key, hex. The key itself is never stored. */
+  hash: string;
+  /** 1 or 0: SQLite has no booleans. */
+  admin: number;
+  rpm: number | null;
+  streams: number | null;
+  tokens_per_day: number | null;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
 }
 
 /**
@@ -98,6 +118,39 @@ export function migrationProvider(kind: DatabaseKind): MigrationProvider {
           .on('messages')
           .column('id')
           .where(sql.ref('status'), '=', 'streaming')
+          .execute();
+      },
+    },
+    '0002_api_keys': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('api_keys')
+          .addColumn('id', key, (col) => col.primaryKey())
+          .addColumn('name', 'text', (col) => col.notNull())
+          .addColumn('prefix', key, (col) => col.notNull().unique())
+          .addColumn('hash', 'text', (col) => col.notNull())
+          .addColumn('admin', 'integer', (col) => col.notNull())
+          .addColumn('rpm', 'integer')
+          .addColumn('streams', 'integer')
+          .addColumn('tokens_per_day', 'integer')
+          .addColumn('created_at', key, (col) => col.notNull())
+          .addColumn('last_used_at', key)
+          .addColumn('revoked_at', key)
+          .execute();
+        // A name is reused only once its key is revoked.
+        await db.schema
+          .createIndex('api_keys_active_name')
+          .on('api_keys')
+          .column('name')
+          .unique()
+          .where(sql.ref('revoked_at'), 'is', null)
+          .execute();
+        await db.schema.alterTable('conversations').addColumn('owner_key', key).execute();
+        // A key's own conversations, newest first, as listing them asks.
+        await db.schema
+          .createIndex('conversations_owner_recent')
+          .on('conversations')
+          .columns(['owner_key', 'updated_at', 'id'])
           .execute();
       },
     },

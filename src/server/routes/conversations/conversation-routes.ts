@@ -1,6 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../../contracts/gateway-error.js';
 import type { Conversation } from '../../../storage/conversation-store.js';
+import { mayAccess } from '../../auth/install-auth.js';
+import type { KeyDirectory } from '../../auth/key-directory.js';
 import { conversationJson, messageJson } from './conversation-json.js';
 import { createConversationReplier, type ReplyDeps } from './conversation-reply.js';
 import {
@@ -14,9 +16,16 @@ import {
   withMessagesResponse,
 } from './conversation-schemas.js';
 
-/** `/v1/conversations`: conversations kept server-side, per persona, replies streamed like `/v1/chat`. */
-export function registerConversationRoutes(app: FastifyInstance, deps: ReplyDeps): void {
-  const { store, personas } = deps;
+/**
+ * `/v1/conversations`: conversations kept server-side, per persona, replies streamed like `/v1/chat`.
+ * With auth on, a conversation belongs to the key that created it: any other key (but an admin's) is told
+ * it does not exist, whatever it tries, so that one key cannot even learn which ids another has.
+ */
+export function registerConversationRoutes(
+  app: FastifyInstance,
+  deps: ReplyDeps & { keys: Pick<KeyDirectory, 'required'> },
+): void {
+  const { store, personas, keys } = deps;
   const replyInConversation = createConversationReplier(deps);
   const tags = ['conversations'];
 
@@ -46,6 +55,7 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ReplyDeps
       const conversation = await store.createConversation({
         persona: persona.name,
         title: request.body.title?.trim() || null,
+        owner: request.apiKey?.id ?? null,
       });
       return reply.code(201).send(conversationJson(conversation));
     },
@@ -65,9 +75,11 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ReplyDeps
       const limit = Number(request.query.limit ?? 20);
       if (limit > 100)
         throw new GatewayError('bad_request', 400, 'limit must be at most 100', { param: 'limit' });
+      const key = request.apiKey;
       const page = await store.listConversations({
         limit,
         ...(request.query.cursor && { cursor: request.query.cursor }),
+        ...(keys.required && !key?.admin && { owner: key?.id ?? '' }),
       });
       return { conversations: page.conversations.map(conversationJson), next_cursor: page.nextCursor };
     },
@@ -84,7 +96,7 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ReplyDeps
       },
     },
     async (request) => {
-      const conversation = await find(request.params.id);
+      const conversation = await find(request);
       const messages = await store.listMessages(conversation.id);
       return { ...conversationJson(conversation), messages: messages.map(messageJson) };
     },
@@ -102,6 +114,7 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ReplyDeps
       },
     },
     async (request) => {
+      await find(request);
       const updated = await store.updateConversation(request.params.id, { title: request.body.title.trim() });
       if (!updated) throw notFound(request.params.id);
       return conversationJson(updated);
@@ -112,6 +125,7 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ReplyDeps
     '/v1/conversations/:id',
     { schema: { summary: 'Delete a conversation and its messages', tags, params: idParams } },
     async (request, reply) => {
+      await find(request);
       if (!(await store.deleteConversation(request.params.id))) throw notFound(request.params.id);
       return reply.code(204).send();
     },
@@ -128,7 +142,7 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ReplyDeps
       },
     },
     async (request, reply) => {
-      const conversation = await find(request.params.id);
+      const conversation = await find(request);
       await replyInConversation(
         conversation,
         { content: request.body.content, stream: request.body.stream !== false },
@@ -138,9 +152,11 @@ export function registerConversationRoutes(app: FastifyInstance, deps: ReplyDeps
     },
   );
 
-  async function find(id: string): Promise<Conversation> {
+  /** The conversation the route names, if the caller may see it; to anyone else it does not exist. */
+  async function find(request: FastifyRequest<{ Params: { id: string } }>): Promise<Conversation> {
+    const { id } = request.params;
     const conversation = await store.getConversation(id);
-    if (!conversation) throw notFound(id);
+    if (!conversation || !mayAccess(request.apiKey, conversation.owner, keys.required)) throw notFound(id);
     return conversation;
   }
 }
