@@ -51,6 +51,12 @@ const envSchema = z.object({
   CHATWIRE_CORS_ORIGINS: z.string().optional(),
   CHATWIRE_REQUIRE_AUTH: z.stringbool().default(false),
   CHATWIRE_KEYS_REFRESH_MS: z.coerce.number().int().min(100).default(2_000),
+  CHATWIRE_MAX_STREAMS: z.coerce.number().int().min(0).default(0),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  CHATWIRE_REDIS_FAILURE: z.enum(['open', 'closed']).default('open'),
   CHATWIRE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CHATWIRE_LOG_CONTENT: z.stringbool().default(false),
   DATABASE_URL: z.string().optional(),
@@ -119,6 +125,8 @@ export interface Config {
   upstreamConnections: number;
   /** Auth is on when any API key exists, or always with `requireAuth`; keys are re-read every `refreshMs`. */
   auth: { requireAuth: boolean; refreshMs: number };
+  /** Streams at once over all keys (0 = no limit); where limits live (no `redisUrl`: in this process). */
+  rateLimits: { maxStreams: number; redisUrl?: string; redisFailure: 'open' | 'closed' };
   /** Explicit origins, `'*'`, or undefined for the default: localhost and 127.0.0.1 on any port. */
   corsOrigins: string[] | '*' | undefined;
   log: { level: string; content: boolean };
@@ -165,7 +173,8 @@ export function loadConfig(env: Env = process.env): Config {
   const relevant = Object.fromEntries(
     Object.entries(env).filter(
       ([key, value]) =>
-        (key.startsWith('CHATWIRE_') || key === 'OLLAMA_HOST' || key === 'DATABASE_URL') && value !== '',
+        (key.startsWith('CHATWIRE_') || ['OLLAMA_HOST', 'DATABASE_URL', 'REDIS_URL'].includes(key)) &&
+        value !== '',
     ),
   );
   const parsed = envSchema.safeParse(relevant);
@@ -219,6 +228,11 @@ export function loadConfig(env: Env = process.env): Config {
     upstreamConnections: values.CHATWIRE_UPSTREAM_CONNECTIONS,
     corsOrigins: readList(values.CHATWIRE_CORS_ORIGINS),
     auth: { requireAuth: values.CHATWIRE_REQUIRE_AUTH, refreshMs: values.CHATWIRE_KEYS_REFRESH_MS },
+    rateLimits: {
+      maxStreams: values.CHATWIRE_MAX_STREAMS,
+      ...(values.REDIS_URL !== undefined && { redisUrl: values.REDIS_URL }),
+      redisFailure: values.CHATWIRE_REDIS_FAILURE,
+    },
     log: { level: values.CHATWIRE_LOG_LEVEL, content: values.CHATWIRE_LOG_CONTENT },
     storage: {
       ...(values.DATABASE_URL !== undefined && { databaseUrl: values.DATABASE_URL }),

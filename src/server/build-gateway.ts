@@ -5,6 +5,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/config.js';
+import { createLimiter } from '../limits/create-limiter.js';
+import { installLimits } from '../limits/install-limits.js';
 import { PersonaDirectory } from '../persona/persona-directory.js';
 import { ActiveCalls } from '../relay/active-calls.js';
 import { PendingWork } from '../relay/pending-work.js';
@@ -71,6 +73,8 @@ export async function buildGateway(
   const keys = new KeyDirectory(storage.keys, { ...config.auth, logger: options.logger });
   await keys.start();
   installAuth(app, keys);
+  const limiter = await createLimiter(config, options.logger);
+  installLimits(app, limiter);
   await app.register(cors, corsOptions(config.corsOrigins));
   await app.register(swagger, {
     openapi: {
@@ -131,6 +135,7 @@ export async function buildGateway(
       await upstream.close();
       await pending.settled();
       await keys.stop();
+      await limiter.close();
       await store.close();
     })();
     return closing;

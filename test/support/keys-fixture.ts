@@ -11,6 +11,8 @@ export interface KeysFixture {
   sim: OllamaSimulator;
   chatwire: RunningGateway;
   storage: Storage;
+  /** The gateway's data folder, for a second gateway on the same database. */
+  dataDir: string;
   logLines: Array<Record<string, unknown>>;
   createKey(name: string, options?: { admin?: boolean; limits?: Partial<KeyLimits> }): Promise<string>;
   close(): Promise<void>;
@@ -40,6 +42,7 @@ export async function startWithKeys(
     sim,
     chatwire,
     storage,
+    dataDir,
     logLines,
     keys: created,
     createKey,

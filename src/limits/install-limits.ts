@@ -1,0 +1,29 @@
+import type { FastifyInstance } from 'fastify';
+import type { Limiter } from './limiter.js';
+
+/** The routes that start a generation upstream: they hold a stream while they run. */
+const GENERATING = new Set([
+  'POST /v1/chat',
+  'POST /api/chat',
+  'POST /api/generate',
+  'POST /v1/chat/completions',
+  'POST /v1/conversations/:id/messages',
+]);
+
+/**
+ * Admits each request against the limits right after auth, before its body is read and long before
+ * anything goes upstream; a generation's stream is counted until its response closes, and the tokens
+ * its reply cost (from the upstream's usage) are charged then.
+ */
+export function installLimits(app: FastifyInstance, limiter: Limiter): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const generates = GENERATING.has(`${request.method} ${request.routeOptions.url}`);
+    const key = request.apiKey;
+    if (!generates && key?.limits.rpm == null) return;
+    const admission = await limiter.admit({
+      generates,
+      ...(key !== undefined && { key: { id: key.id, name: key.name, limits: key.limits } }),
+    });
+    reply.raw.once('close', () => admission.end(request.relayStats.tokens ?? 0));
+  });
+}
