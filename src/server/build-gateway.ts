@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/config.js';
+import { MemoryReplyLock, RedisReplyLock } from '../conversations/reply-lock.js';
 import { createLimiter } from '../limits/create-limiter.js';
 import { installLimits } from '../limits/install-limits.js';
 import { PersonaDirectory } from '../persona/persona-directory.js';
@@ -75,6 +76,8 @@ export async function buildGateway(
   installAuth(app, keys);
   const limiter = await createLimiter(config, options.logger);
   installLimits(app, limiter);
+  const { redisUrl } = config.rateLimits;
+  const lock = redisUrl === undefined ? new MemoryReplyLock() : new RedisReplyLock(redisUrl);
   await app.register(cors, corsOptions(config.corsOrigins));
   await app.register(swagger, {
     openapi: {
@@ -106,6 +109,7 @@ export async function buildGateway(
     recorder: { intervalMs: 500, everyChunks: 50 },
     pending,
     keys,
+    lock,
   });
   registerOllamaGenerationRoutes(app, { ...relay, config });
   registerOllamaMetaRoutes(app, { config, upstream });
@@ -136,6 +140,7 @@ export async function buildGateway(
       await pending.settled();
       await keys.stop();
       await limiter.close();
+      await lock.close();
       await store.close();
     })();
     return closing;

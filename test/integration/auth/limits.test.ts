@@ -163,3 +163,66 @@ describe.skipIf(redisSkipReason !== undefined)('limits shared through Redis', ()
     }
   });
 });
+
+describe.skipIf(redisSkipReason !== undefined)('the conversation reply lock through Redis', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startRedis();
+  }, 20_000);
+  afterAll(async () => {
+    await redis.stop();
+  });
+
+  it('a conversation started on one gateway continues on the other, and its 409 holds across both', async () => {
+    fixture = await startWithKeys([{ name: 'alice' }], { REDIS_URL: redis.url });
+    const key = fixture.keys.alice as string;
+    const other = await startGateway(fixture.sim.url, {
+      DATABASE_URL: '',
+      CHATWIRE_DATA_DIR: fixture.dataDir,
+      CHATWIRE_KEYS_REFRESH_MS: '100',
+      REDIS_URL: redis.url,
+    });
+    try {
+      const created = await post(fixture.chatwire.url, '/v1/conversations', key, {});
+      const { id } = (await created.json()) as { id: string };
+      const first = await post(fixture.chatwire.url, `/v1/conversations/${id}/messages`, key, {
+        content: 'one',
+        stream: false,
+      });
+      expect(first.status).toBe(200);
+      const second = await post(other.url, `/v1/conversations/${id}/messages`, key, {
+        content: 'two',
+        stream: false,
+      });
+      expect(second.status).toBe(200);
+
+      fixture.sim.behave({ tokens: ['a'], stallBeforeFirstChunk: true });
+      const holder = new AbortController();
+      const running = post(
+        fixture.chatwire.url,
+        `/v1/conversations/${id}/messages`,
+        key,
+        { content: 'three' },
+        holder.signal,
+      ).catch(() => undefined);
+      await until('the reply is being generated', () => fixture?.sim.activeStreams() === 1);
+      const elsewhere = await post(other.url, `/v1/conversations/${id}/messages`, key, { content: 'four' });
+      expect(elsewhere.status).toBe(409);
+      holder.abort();
+      await running;
+      const history = (await (
+        await fetch(`${other.url}/v1/conversations/${id}`, { headers: bearer(key) })
+      ).json()) as {
+        messages: Array<{ content: string }>;
+      };
+      expect(history.messages.map((message) => message.content).slice(0, 4)).toEqual([
+        'one',
+        'Hello world',
+        'two',
+        'Hello world',
+      ]);
+    } finally {
+      await other.close();
+    }
+  });
+});

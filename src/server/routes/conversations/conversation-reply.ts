@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { ChatMessage, ChatRequest } from '../../../contracts/chat-request.js';
 import { GatewayError } from '../../../contracts/gateway-error.js';
+import type { ReplyLock } from '../../../conversations/reply-lock.js';
 import { type RecorderOptions, ReplyRecorder } from '../../../conversations/reply-recorder.js';
 import { titleFrom, trimHistory } from '../../../conversations/trim-history.js';
 import type { PersonaDirectory } from '../../../persona/persona-directory.js';
@@ -18,6 +19,8 @@ export interface ReplyDeps {
   recorder: Omit<RecorderOptions, 'onSaveError'>;
   /** Turns in progress, so shutdown closes the store only after their last write. */
   pending: PendingWork;
+  /** One turn per conversation at a time, across instances when they share Redis. */
+  lock: ReplyLock;
 }
 
 /**
@@ -26,25 +29,22 @@ export interface ReplyDeps {
  * `failed`. One turn per conversation at a time: a second one is refused with 409 rather than interleaved.
  */
 export function createConversationReplier(deps: ReplyDeps) {
-  const busy = new Set<string>();
-
   return async function replyInConversation(
     conversation: Conversation,
     input: { content: string; stream: boolean },
     reply: FastifyReply,
   ): Promise<void> {
-    if (busy.has(conversation.id)) {
+    if (!(await deps.lock.acquire(conversation.id))) {
       throw new GatewayError(
         'bad_request',
         409,
         `conversation '${conversation.id}' is already generating a reply`,
       );
     }
-    busy.add(conversation.id);
     try {
       await deps.pending.track(turn(conversation, input, reply));
     } finally {
-      busy.delete(conversation.id);
+      await deps.lock.release(conversation.id);
     }
   };
 
