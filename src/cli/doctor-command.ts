@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { isGatewayError } from '../contracts/gateway-error.js';
-import { openConversationStore } from '../storage/open-conversation-store.js';
+import { openStorage } from '../storage/open-conversation-store.js';
 import type { ChatUpstream } from '../upstream/chat-upstream.js';
 import { createUpstream } from '../upstream/create-upstream.js';
 import { canonicalModel } from '../upstream/pool/pool-host.js';
@@ -178,9 +178,28 @@ async function checkDatabase(config: Config, checks: Report): Promise<void> {
         ? 'PostgreSQL from DATABASE_URL'
         : `SQLite in ${dataDir}`;
   try {
-    const store = await openConversationStore(config.storage);
-    await store.close();
-    checks.ok(`database opens (${where})`);
+    const storage = await openStorage(config.storage);
+    try {
+      checks.ok(`database opens (${where})`);
+      const active = await storage.keys.active();
+      const admins = active.filter((key) => key.admin).length;
+      if (active.length > 0) {
+        checks.ok(
+          `API keys: ${active.length} active (${admins} admin); every /v1 and /api request needs one`,
+        );
+      } else if (config.auth.requireAuth || (await storage.keys.any())) {
+        checks.fail(
+          'API keys: none active, so every /v1 and /api request is refused (CHATWIRE_REQUIRE_AUTH, or all revoked)',
+          'chatwire keys create --name NAME',
+        );
+      } else {
+        checks.ok(
+          'API keys: none, so auth is off: anyone who can reach chatwire may use it (chatwire keys create)',
+        );
+      }
+    } finally {
+      await storage.conversations.close();
+    }
   } catch (error) {
     checks.fail(
       `database: ${(error as Error)?.message ?? String(error)}`,

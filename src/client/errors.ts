@@ -23,7 +23,10 @@ export async function errorFromResponse(response: Response): Promise<ChatwireErr
   let message = `${response.status} ${response.statusText}`.trim();
   try {
     const parsed = JSON.parse(body) as { error?: unknown };
+    // chatwire's own routes answer {"error":"…"}; its OpenAI-compatible ones {"error":{"message":"…"}}.
+    const nested = (parsed.error as { message?: unknown } | null | undefined)?.message;
     if (typeof parsed.error === 'string') message = parsed.error;
+    else if (typeof nested === 'string') message = nested;
   } catch {
     if (body.trim() !== '') message = body.trim().slice(0, 200);
   }

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, clientEnv, root } from '../../support/child-gateway.js';
 import { bearer, type KeysFixture, startWithKeys } from '../../support/keys-fixture.js';
 import { until } from '../../support/pool-fixture.js';
 import { chatBody } from '../../support/start-gateway.js';
@@ -93,6 +95,29 @@ describe('API keys', () => {
     );
   });
 
+  it('the chatwire command: keys create prints a key once, models and doctor use it, revoke ends it', async () => {
+    fixture = await startWithKeys([]);
+    const env = { CHATWIRE_DATA_DIR: fixture.dataDir, DATABASE_URL: '', OLLAMA_HOST: fixture.sim.url };
+    const created = await runCli(['keys', 'create', '--name', 'ci', '--streams', '2'], env);
+    expect(created.code).toBe(0);
+    const key = created.stdout.trim();
+    expect(key).toMatch(/^cw_[A-Za-z0-9_-]{32}$/);
+    expect(created.stderr).toContain('it is not shown again');
+    const listed = await runCli(['keys', 'list'], env);
+    expect(listed.stdout).toMatch(/^ci\s+cw_\S{8}…\s+-\s+2\s/m);
+    expect(listed.stdout).not.toContain(key);
+    const url = fixture.chatwire.url;
+    await until(
+      'the gateway knows the key',
+      async () => (await call(url, '/v1/models', { key })).status === 200,
+    );
+    expect((await runCli(['models', '--url', url], env)).stderr).toMatch(/API key/);
+    expect((await runCli(['models', '--url', url], { ...env, CHATWIRE_API_KEY: key })).code).toBe(0);
+    expect((await runCli(['doctor'], env)).stdout).toMatch(/^ok\s+API keys: 1 active \(0 admin\)/m);
+    expect((await runCli(['keys', 'revoke', 'ci'], env)).code).toBe(0);
+    await until('the key is refused', async () => (await call(url, '/v1/models', { key })).status === 401);
+  }, 30_000);
+
   it('with CHATWIRE_REQUIRE_AUTH=true, refuses everyone while no key exists', async () => {
     fixture = await startWithKeys([], { CHATWIRE_REQUIRE_AUTH: 'true' });
     expect((await call(fixture.chatwire.url, '/v1/chat', { body: JSON.parse(chatBody()) })).status).toBe(401);
@@ -112,3 +137,25 @@ describe('API keys', () => {
     expect(logged).not.toContain(key.slice(3, -1));
   });
 });
+
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [...CLI, ...args], {
+    cwd: root,
+    env: clientEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (data: Buffer) => {
+    stdout += data.toString();
+  });
+  child.stderr.on('data', (data: Buffer) => {
+    stderr += data.toString();
+  });
+  return new Promise((resolve) =>
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr })),
+  );
+}
