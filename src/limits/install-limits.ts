@@ -12,7 +12,7 @@ const GENERATING = new Set([
 
 /**
  * Admits each request against the limits right after auth, before its body is read and long before
- * anything goes upstream; a generation's stream is counted until its response closes, and the tokens
+ * anything goes upstream; a generation's stream is counted until its response ends, and the tokens
  * its reply cost (from the upstream's usage) are charged then.
  */
 export function installLimits(app: FastifyInstance, limiter: Limiter): void {
@@ -24,6 +24,15 @@ export function installLimits(app: FastifyInstance, limiter: Limiter): void {
       generates,
       ...(key !== undefined && { key: { id: key.id, name: key.name, limits: key.limits } }),
     });
-    reply.raw.once('close', () => admission.end(request.relayStats.tokens ?? 0));
+    const release = () => admission.end(request.relayStats.tokens ?? 0);
+    // Released as the response's last bytes are handed over, not after: a client that sends its next
+    // request the moment this one ends must find its stream free. 'close' covers a client that left.
+    const raw = reply.raw;
+    const end = raw.end;
+    raw.end = function (this: typeof raw, ...args: unknown[]) {
+      release();
+      return (end as (...endArgs: unknown[]) => typeof raw).apply(this, args);
+    } as typeof raw.end;
+    raw.once('close', release);
   });
 }
