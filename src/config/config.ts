@@ -50,6 +50,7 @@ const envSchema = z.object({
   CHATWIRE_UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).default(1024),
   CHATWIRE_CORS_ORIGINS: z.string().optional(),
   CHATWIRE_REQUIRE_AUTH: z.stringbool().default(false),
+  CHATWIRE_METRICS_REQUIRE_KEY: z.stringbool().default(false),
   CHATWIRE_KEYS_REFRESH_MS: z.coerce.number().int().min(100).default(2_000),
   CHATWIRE_MAX_STREAMS: z.coerce.number().int().min(0).default(0),
   REDIS_URL: z
@@ -124,7 +125,7 @@ export interface Config {
   limits: { bodyBytes: number; lineBytes: number };
   upstreamConnections: number;
   /** Auth is on when any API key exists, or always with `requireAuth`; keys are re-read every `refreshMs`. */
-  auth: { requireAuth: boolean; refreshMs: number };
+  auth: { requireAuth: boolean; refreshMs: number; metricsRequireKey: boolean };
   /** Streams at once over all keys (0 = no limit); where limits live (no `redisUrl`: in this process). */
   rateLimits: { maxStreams: number; redisUrl?: string; redisFailure: 'open' | 'closed' };
   /** Explicit origins, `'*'`, or undefined for the default: localhost and 127.0.0.1 on any port. */
@@ -227,7 +228,11 @@ export function loadConfig(env: Env = process.env): Config {
     limits: { bodyBytes: values.CHATWIRE_BODY_LIMIT_BYTES, lineBytes: values.CHATWIRE_LINE_LIMIT_BYTES },
     upstreamConnections: values.CHATWIRE_UPSTREAM_CONNECTIONS,
     corsOrigins: readList(values.CHATWIRE_CORS_ORIGINS),
-    auth: { requireAuth: values.CHATWIRE_REQUIRE_AUTH, refreshMs: values.CHATWIRE_KEYS_REFRESH_MS },
+    auth: {
+      requireAuth: values.CHATWIRE_REQUIRE_AUTH,
+      refreshMs: values.CHATWIRE_KEYS_REFRESH_MS,
+      metricsRequireKey: values.CHATWIRE_METRICS_REQUIRE_KEY,
+    },
     rateLimits: {
       maxStreams: values.CHATWIRE_MAX_STREAMS,
       ...(values.REDIS_URL !== undefined && { redisUrl: values.REDIS_URL }),

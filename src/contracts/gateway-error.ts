@@ -5,6 +5,7 @@
 export type GatewayErrorCode =
   | 'bad_request'
   | 'unauthorized'
+  | 'forbidden'
   /** A per-key or gateway limit; Retry-After says when to try again. */
   | 'rate_limited'
   /** The limits cannot be checked (Redis unreachable, CHATWIRE_REDIS_FAILURE=closed). */

@@ -5,7 +5,11 @@ import { MemoryLimiter } from './memory-limiter.js';
 import { RedisLimiter } from './redis-limiter.js';
 
 /** In this process's memory, or shared through Redis when REDIS_URL is set. */
-export async function createLimiter(config: Config, logger: FastifyBaseLogger): Promise<Limiter> {
+export async function createLimiter(
+  config: Config,
+  logger: FastifyBaseLogger,
+  observer?: { redisFailed(): void },
+): Promise<Limiter> {
   const { maxStreams, redisUrl, redisFailure } = config.rateLimits;
   if (redisUrl === undefined) return new MemoryLimiter(maxStreams);
   let warned = false;
@@ -14,6 +18,7 @@ export async function createLimiter(config: Config, logger: FastifyBaseLogger): 
     globalMax: maxStreams,
     onFailure: redisFailure,
     onDegraded: (error) => {
+      observer?.redisFailed();
       if (warned) return;
       warned = true;
       logger.warn(

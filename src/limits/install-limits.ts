@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Limiter } from './limiter.js';
+import { type Admission, LimitError, type Limiter } from './limiter.js';
 
 /** The routes that start a generation upstream: they hold a stream while they run. */
 const GENERATING = new Set([
@@ -15,15 +15,25 @@ const GENERATING = new Set([
  * anything goes upstream; a generation's stream is counted until its response ends, and the tokens
  * its reply cost (from the upstream's usage) are charged then.
  */
-export function installLimits(app: FastifyInstance, limiter: Limiter): void {
+export function installLimits(
+  app: FastifyInstance,
+  limiter: Limiter,
+  observer?: { limitRejected(key: string, kind: string): void },
+): void {
   app.addHook('onRequest', async (request, reply) => {
     const generates = GENERATING.has(`${request.method} ${request.routeOptions.url}`);
     const key = request.apiKey;
     if (!generates && key?.limits.rpm == null) return;
-    const admission = await limiter.admit({
-      generates,
-      ...(key !== undefined && { key: { id: key.id, name: key.name, limits: key.limits } }),
-    });
+    let admission: Admission;
+    try {
+      admission = await limiter.admit({
+        generates,
+        ...(key !== undefined && { key: { id: key.id, name: key.name, limits: key.limits } }),
+      });
+    } catch (error) {
+      if (error instanceof LimitError) observer?.limitRejected(key?.name ?? '', error.kind);
+      throw error;
+    }
     const release = () => admission.end(request.relayStats.tokens ?? 0);
     // Released as the response's last bytes are handed over, not after: a client that sends its next
     // request the moment this one ends must find its stream free. 'close' covers a client that left.

@@ -40,18 +40,28 @@ export function refusalError(
   switch (refusal) {
     case 'rpm': {
       const seconds = Math.max(1, Math.ceil((60_000 - (nowMs % 60_000)) / 1000));
-      return rateLimited(`key '${name}' is over its limit of ${limits?.rpm} requests per minute`, seconds);
+      return new LimitError(
+        refusal,
+        `key '${name}' is over its limit of ${limits?.rpm} requests per minute`,
+        seconds,
+      );
     }
     case 'streams':
-      return rateLimited(`key '${name}' already runs its limit of ${limits?.streams} streams at once`, 1);
+      return new LimitError(
+        refusal,
+        `key '${name}' already runs its limit of ${limits?.streams} streams at once`,
+        1,
+      );
     case 'global':
-      return rateLimited(
+      return new LimitError(
+        refusal,
         `chatwire already runs its limit of ${globalMax} streams at once (CHATWIRE_MAX_STREAMS)`,
         1,
       );
     case 'tokens': {
       const seconds = Math.max(1, Math.ceil((86_400_000 - (nowMs % 86_400_000)) / 1000));
-      return rateLimited(
+      return new LimitError(
+        refusal,
         `key '${name}' has used its ${limits?.tokensPerDay} completion tokens for today (UTC)`,
         seconds,
       );
@@ -59,10 +69,15 @@ export function refusalError(
   }
 }
 
-function rateLimited(message: string, retryAfterSeconds: number): GatewayError {
-  return new GatewayError('rate_limited', 429, `${message}; try again in ${retryAfterSeconds} s`, {
-    retryAfterSeconds,
-  });
+/** A 429 that says which limit it was, for the metrics. */
+export class LimitError extends GatewayError {
+  constructor(
+    readonly kind: Refusal,
+    message: string,
+    retryAfterSeconds: number,
+  ) {
+    super('rate_limited', 429, `${message}; try again in ${retryAfterSeconds} s`, { retryAfterSeconds });
+  }
 }
 
 /** The UTC day a time falls in, as the token budget counts days. */

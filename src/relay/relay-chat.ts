@@ -47,6 +47,7 @@ export async function relayStream(
   const response = reply.raw;
   const stats = reply.request.relayStats;
   const call = new UpstreamCall(deps.upstream, deps.timeouts, response, deps.activeCalls);
+  noteCall(stats, call, options.request);
   let committed = false;
   const commit = () => {
     if (committed) return;
@@ -84,8 +85,10 @@ export async function relayStream(
       stats.chunks += batch.length;
       options.observe?.(batch);
       const flushed = response.write(encoder.batch(batch));
+      stats.firstWriteAt ??= performance.now();
       if (last?.type === 'done') {
         stats.tokens = last.usage.completionTokens;
+        stats.promptTokens = last.usage.promptTokens;
         response.end();
         void call.finish();
         return { ok: true, done: last };
@@ -96,6 +99,7 @@ export async function relayStream(
     throw new GatewayError('upstream_protocol_error', 502, 'upstream sent no chunks');
   } catch (error) {
     call.dispose();
+    stats.failure = error;
     if (!committed) throw error;
     const failure = error as GatewayError;
     if (failure.code === 'client_closed') {
@@ -118,6 +122,7 @@ export async function relayCollect(
 ): Promise<ChatChunk[]> {
   const stats = options.reply.request.relayStats;
   const call = new UpstreamCall(deps.upstream, deps.timeouts, options.reply.raw, deps.activeCalls);
+  noteCall(stats, call, options.request);
   const chunks: ChatChunk[] = [];
   try {
     try {
@@ -135,15 +140,23 @@ export async function relayCollect(
       if (last?.type === 'done') {
         stats.ttftMs = call.firstChunkMs;
         stats.tokens = last.usage.completionTokens;
+        stats.promptTokens = last.usage.promptTokens;
         break;
       }
     }
   } catch (error) {
     call.dispose();
+    stats.failure = error;
     throw error;
   }
   void call.finish();
   return chunks;
+}
+
+/** The model asked for and when the upstream was called, for the metrics' timings. */
+function noteCall(stats: RelayStats, call: UpstreamCall, request: ChatRequest): void {
+  stats.model = request.model;
+  stats.upstreamCalledAt = call.startedAt;
 }
 
 /** Says which host answered (or failed), on the reply and on an error before it alike. */

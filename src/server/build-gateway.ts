@@ -8,11 +8,14 @@ import type { Config } from '../config/config.js';
 import { MemoryReplyLock, RedisReplyLock } from '../conversations/reply-lock.js';
 import { createLimiter } from '../limits/create-limiter.js';
 import { installLimits } from '../limits/install-limits.js';
+import { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { registerMetricsRoute } from '../metrics/metrics-route.js';
 import { PersonaDirectory } from '../persona/persona-directory.js';
 import { ActiveCalls } from '../relay/active-calls.js';
 import { PendingWork } from '../relay/pending-work.js';
 import { relayErrors } from '../relay/relay-errors.js';
 import { openStorage } from '../storage/open-conversation-store.js';
+import { loadTracing } from '../tracing/load-tracing.js';
 import type { ChatUpstream } from '../upstream/chat-upstream.js';
 import { createUpstream } from '../upstream/create-upstream.js';
 import { UpstreamPool } from '../upstream/pool/upstream-pool.js';
@@ -64,18 +67,22 @@ export async function buildGateway(
   });
   const upstream = createUpstream(config, { dispatcher: options.dispatcher, logger: options.logger });
   const activeCalls = new ActiveCalls();
+  const metrics = new GatewayMetrics({ config, upstream, activeCalls });
 
   // Only JSON bodies: without this, Fastify would parse text/plain and answer 400 where 415 is true.
   app.removeContentTypeParser('text/plain');
-  installRequestLog(app);
+  installRequestLog(app, metrics);
   installErrorHandler(app, config.limits.bodyBytes);
+  const tracing = await loadTracing();
+  // The SDK's API module too is loaded only when tracing is configured.
+  if (tracing !== undefined) (await import('../tracing/install-tracing.js')).installTracing(app, tracing);
   const storage = await openStorage({ ...config.storage, logger: options.logger });
   const store = storage.conversations;
   const keys = new KeyDirectory(storage.keys, { ...config.auth, logger: options.logger });
   await keys.start();
-  installAuth(app, keys);
-  const limiter = await createLimiter(config, options.logger);
-  installLimits(app, limiter);
+  installAuth(app, keys, config.auth);
+  const limiter = await createLimiter(config, options.logger, metrics);
+  installLimits(app, limiter, metrics);
   const { redisUrl } = config.rateLimits;
   const lock = redisUrl === undefined ? new MemoryReplyLock() : new RedisReplyLock(redisUrl);
   await app.register(cors, corsOptions(config.corsOrigins));
@@ -94,6 +101,7 @@ export async function buildGateway(
   const pool = upstream instanceof UpstreamPool ? upstream : undefined;
   registerHealthRoutes(app, { config, upstream, pool });
   registerUpstreamsRoute(app, pool);
+  registerMetricsRoute(app, metrics);
   const relay = { upstream, timeouts: config.timeouts, activeCalls };
   const personas = new PersonaDirectory([{ name: 'default', ...config.persona }, ...config.personas]);
   const pending = new PendingWork();
@@ -141,6 +149,7 @@ export async function buildGateway(
       await keys.stop();
       await limiter.close();
       await lock.close();
+      await tracing?.shutdown();
       await store.close();
     })();
     return closing;

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { newRelayStats, type RelayStats } from '../relay/relay-stats.js';
 
 declare module 'fastify' {
@@ -7,28 +7,33 @@ declare module 'fastify' {
   }
 }
 
+/** Told of every request when the log line is written (the metrics). */
+export interface RequestObserver {
+  requestDone(request: FastifyRequest, status: number, durationMs: number): void;
+}
+
 /**
  * One log line per request, written when the connection is done with it (hijacked streams included):
  * status, time to first token, tokens, duration (the request id comes with Fastify's per-request logger).
  * Message content is never logged here.
  */
-export function installRequestLog(app: FastifyInstance): void {
+export function installRequestLog(app: FastifyInstance, observer?: RequestObserver): void {
   app.decorateRequest('relayStats', null as unknown as RelayStats);
   app.addHook('onRequest', (request, reply, done) => {
     const stats = newRelayStats();
     request.relayStats = stats;
     reply.header('x-request-id', request.id);
-    const startedAt = performance.now();
     reply.raw.once('close', () => {
       // A response that closed before it finished means the client left, whatever was sent until then.
       const clientLeft = !reply.raw.writableFinished;
       const status = clientLeft ? 499 : reply.raw.statusCode;
       const error = stats.error ?? (clientLeft ? 'client closed the connection' : undefined);
+      const durationMs = performance.now() - stats.receivedAt;
       const line = {
         method: request.method,
         url: request.url,
         status,
-        durationMs: round(performance.now() - startedAt),
+        durationMs: round(durationMs),
         ...(stats.ttftMs !== undefined && { ttftMs: round(stats.ttftMs) }),
         ...(stats.tokens !== undefined && { tokens: stats.tokens }),
         ...(stats.upstream !== undefined && { upstream: stats.upstream }),
@@ -38,6 +43,7 @@ export function installRequestLog(app: FastifyInstance): void {
       };
       const level = status >= 500 || error !== undefined ? 'warn' : 'info';
       request.log[level](line, 'request');
+      observer?.requestDone(request, status, durationMs);
     });
     done();
   });

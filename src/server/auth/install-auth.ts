@@ -12,15 +12,21 @@ declare module 'fastify' {
 
 /** Everything under `/v1` and `/api` needs a key while auth is on; `/health`, `/ready` and the rest do not. */
 const PROTECTED = /^\/(v1|api)(\/|$|\?)/;
+const METRICS = /^\/metrics(\/|$|\?)/;
 
 /**
  * Checks `Authorization: Bearer <key>` before anything else is done with a request (its body is not even
  * read). A missing or wrong key is a 401 in the route's own error envelope, from the one error handler.
  */
-export function installAuth(app: FastifyInstance, keys: KeyDirectory): void {
+export function installAuth(
+  app: FastifyInstance,
+  keys: KeyDirectory,
+  options: { metricsRequireKey: boolean } = { metricsRequireKey: false },
+): void {
   app.decorateRequest('apiKey', undefined);
   app.addHook('onRequest', async (request, reply) => {
-    if (!keys.required || !PROTECTED.test(request.url)) return;
+    const metrics = options.metricsRequireKey && METRICS.test(request.url);
+    if (!metrics && (!keys.required || !PROTECTED.test(request.url))) return;
     const key = keys.authenticate(request.headers.authorization);
     if (key === undefined) {
       reply.header('www-authenticate', 'Bearer');
@@ -30,6 +36,13 @@ export function installAuth(app: FastifyInstance, keys: KeyDirectory): void {
         request.headers.authorization === undefined
           ? 'an API key is required: send Authorization: Bearer <key> (chatwire keys create makes one)'
           : 'the API key is not valid (unknown or revoked)',
+      );
+    }
+    if (metrics && !key.admin) {
+      throw new GatewayError(
+        'forbidden',
+        403,
+        `/metrics needs an admin key (CHATWIRE_METRICS_REQUIRE_KEY); '${key.name}' is not one`,
       );
     }
     request.apiKey = key;

@@ -24,6 +24,9 @@ export interface PoolOptions {
   logger?: PoolLogger;
 }
 
+/** Told of each failure of a host that the pool sees (for metrics): before the first token or mid-stream. */
+export type FailureObserver = (host: string, error: unknown) => void;
+
 export interface PoolLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -62,6 +65,7 @@ export class UpstreamPool implements ChatUpstream {
   private readonly allOllama: boolean;
   private readonly timers: NodeJS.Timeout[] = [];
   private refreshing: Promise<void> | undefined;
+  private failureObserver: FailureObserver | undefined;
 
   constructor(private readonly options: PoolOptions) {
     const { pool } = options;
@@ -128,8 +132,10 @@ export class UpstreamPool implements ChatUpstream {
         if (first.done) throw new GatewayError('upstream_protocol_error', 502, `${host.name} sent no chunks`);
         host.health.succeeded();
         return new LeasedStream(iterator, first.value, (reply, cut) => {
-          if (cut !== undefined && !signal.aborted && classifyFailure(cut).hostFault)
-            this.recordFailure(host, cut);
+          if (cut !== undefined && !signal.aborted) {
+            this.failureObserver?.(host.name, cut);
+            if (classifyFailure(cut).hostFault) this.recordFailure(host, cut);
+          }
           if (reply === undefined) {
             placement.finish(performance.now());
           } else {
@@ -144,6 +150,7 @@ export class UpstreamPool implements ChatUpstream {
         this.queue.wake();
         void iterator?.return?.()?.catch(() => {});
         if (signal.aborted) throw error;
+        this.failureObserver?.(host.name, error);
         const failure = classifyFailure(error);
         if (failure.hostFault) this.recordFailure(host, error);
         if (failure.modelMissing) {
@@ -193,6 +200,16 @@ export class UpstreamPool implements ChatUpstream {
     }));
   }
 
+  /** Requests waiting for a host with room. */
+  get queueLength(): number {
+    return this.queue.length;
+  }
+
+  /** One observer (the gateway's metrics) of the failures of its hosts. */
+  observeFailures(observer: FailureObserver): void {
+    this.failureObserver = observer;
+  }
+
   /** The healthy hosts that answer a probe now: what readiness means for a pool. */
   async answeringHosts(signal: AbortSignal): Promise<string[]> {
     const healthy = this.hosts.filter((host) => host.health.state === 'healthy');
@@ -230,7 +247,9 @@ export class UpstreamPool implements ChatUpstream {
     try {
       return await host.upstream.openChat(request, signal);
     } catch (error) {
-      if (!signal.aborted && classifyFailure(error).hostFault) host.health.lastError = messageOf(error);
+      if (signal.aborted) throw error;
+      this.failureObserver?.(host.name, error);
+      if (classifyFailure(error).hostFault) host.health.lastError = messageOf(error);
       throw error;
     }
   }

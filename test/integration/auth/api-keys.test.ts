@@ -118,6 +118,23 @@ describe('API keys', () => {
     await until('the key is refused', async () => (await call(url, '/v1/models', { key })).status === 401);
   }, 30_000);
 
+  it('keeps /metrics open, or behind an admin key with CHATWIRE_METRICS_REQUIRE_KEY=true', async () => {
+    fixture = await startWithKeys([{ name: 'alice' }, { name: 'root', admin: true }]);
+    expect((await call(fixture.chatwire.url, '/metrics')).status).toBe(200);
+    await fixture.close();
+    fixture = await startWithKeys([{ name: 'alice' }, { name: 'root', admin: true }], {
+      CHATWIRE_METRICS_REQUIRE_KEY: 'true',
+    });
+    const { url } = fixture.chatwire;
+    expect((await call(url, '/metrics')).status).toBe(401);
+    const notAdmin = await call(url, '/metrics', { key: fixture.keys.alice as string });
+    expect(notAdmin.status).toBe(403);
+    expect(((await notAdmin.json()) as { error: string }).error).toMatch(/needs an admin key/);
+    const admin = await call(url, '/metrics', { key: fixture.keys.root as string });
+    expect(admin.status).toBe(200);
+    expect(await admin.text()).toMatch(/^# HELP /m);
+  });
+
   it('with CHATWIRE_REQUIRE_AUTH=true, refuses everyone while no key exists', async () => {
     fixture = await startWithKeys([], { CHATWIRE_REQUIRE_AUTH: 'true' });
     expect((await call(fixture.chatwire.url, '/v1/chat', { body: JSON.parse(chatBody()) })).status).toBe(401);

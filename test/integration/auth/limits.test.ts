@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type KeysFixture, startWithKeys } from '../../support/keys-fixture.js';
 import { until } from '../../support/pool-fixture.js';
+import { scrape, sumOf } from '../../support/prometheus-text.js';
 import { redisSkipReason, startRedis, type TestRedis } from '../../support/redis-server.js';
 import { startGateway } from '../../support/start-gateway.js';
 
@@ -45,6 +46,9 @@ describe('per-key limits', () => {
     expect(openai.status).toBe(429);
     expect(((await openai.json()) as { error: { type: string } }).error.type).toBe('rate_limit_error');
     expect(chatsSeen(fixture)).toBe(2);
+    const { samples } = await scrape(url);
+    expect(sumOf(samples, 'chatwire_limit_rejections_total', { key: 'rpm2', kind: 'rpm' })).toBe(2);
+    expect(sumOf(samples, 'chatwire_completion_tokens_total', { key: 'rpm2' })).toBeGreaterThan(0);
   });
 
   it('streams at once: a second stream is refused while the first runs, never cut; the next gets in after it', async () => {
@@ -148,6 +152,9 @@ describe.skipIf(redisSkipReason !== undefined)('limits shared through Redis', ()
     expect(
       fixture.logLines.some((line) => /Redis \(REDIS_URL\) does not answer/.test(String(line.msg))),
     ).toBe(true);
+    expect(
+      sumOf((await scrape(fixture.chatwire.url)).samples, 'chatwire_redis_failures_total'),
+    ).toBeGreaterThan(0);
     const closed = await startGateway(fixture.sim.url, {
       DATABASE_URL: '',
       CHATWIRE_DATA_DIR: fixture.dataDir,
