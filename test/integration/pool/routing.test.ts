@@ -43,7 +43,7 @@ describe('routing over several hosts', () => {
     pool = await startPool();
     const { chatwire, sims, nameOf } = pool;
     const hostsSeen = new Set<string>();
-    for (let c = 0; c < 6; c++) {
+    for (let c = 0; c < 10; c++) {
       const created = await fetch(`${chatwire.url}/v1/conversations`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
