@@ -107,10 +107,9 @@ describe('API keys', () => {
     expect(listed.stdout).toMatch(/^ci\s+cw_\S{8}…\s+-\s+2\s/m);
     expect(listed.stdout).not.toContain(key);
     const url = fixture.chatwire.url;
-    await until(
-      'the gateway knows the key',
-      async () => (await call(url, '/v1/models', { key })).status === 200,
-    );
+    // Auth turns on when the gateway has read the key: until then it serves everyone.
+    await until('the gateway has read the key', async () => (await call(url, '/v1/models')).status === 401);
+    expect((await call(url, '/v1/models', { key })).status).toBe(200);
     expect((await runCli(['models', '--url', url], env)).stderr).toMatch(/API key/);
     expect((await runCli(['models', '--url', url], { ...env, CHATWIRE_API_KEY: key })).code).toBe(0);
     expect((await runCli(['doctor'], env)).stdout).toMatch(/^ok\s+API keys: 1 active \(0 admin\)/m);
