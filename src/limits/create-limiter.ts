@@ -2,7 +2,6 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/config.js';
 import type { Limiter } from './limiter.js';
 import { MemoryLimiter } from './memory-limiter.js';
-import { RedisLimiter } from './redis-limiter.js';
 
 /** In this process's memory, or shared through Redis when REDIS_URL is set. */
 export async function createLimiter(
@@ -13,6 +12,8 @@ export async function createLimiter(
   const { maxStreams, redisUrl, redisFailure } = config.rateLimits;
   if (redisUrl === undefined) return new MemoryLimiter(maxStreams);
   let warned = false;
+  // Loaded only with REDIS_URL, so a gateway without Redis never loads ioredis.
+  const { RedisLimiter } = await import('./redis-limiter.js');
   const limiter = new RedisLimiter({
     url: redisUrl,
     globalMax: maxStreams,
