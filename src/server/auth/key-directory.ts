@@ -53,8 +53,11 @@ export class KeyDirectory {
   }
 
   async refresh(): Promise<void> {
+    // Whether any key exists is read first: the active keys read after it then include every key it saw,
+    // so auth never turns on for a key that this refresh does not know yet.
+    const anyKey = await this.store.any();
     const keys = await this.store.active();
-    this.anyKey = keys.length > 0 || (await this.store.any());
+    this.anyKey = anyKey;
     this.byPrefix = new Map(keys.map((key) => [key.prefix, key]));
     if (this.used.size > 0) {
       const ids = [...this.used];
