@@ -63,6 +63,11 @@ export async function serve(flags: Record<string, string> = {}): Promise<void> {
     { address, upstream: config.upstream.baseUrl, model: config.persona.model },
     `listening on ${address}`,
   );
+  logger.info(
+    gateway.pageBuilt
+      ? `chat page: open ${address}/ in a browser`
+      : 'chat page not built in this install (npm run build builds it); the API is unaffected',
+  );
   // Said when known, without holding anything up: a slow upstream (or a large model loading) answers later.
   const described =
     gateway.upstream instanceof EmbeddedUpstream

@@ -30,6 +30,7 @@ import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerOllamaGenerationRoutes } from './routes/ollama-api/ollama-generation-routes.js';
 import { registerOllamaMetaRoutes } from './routes/ollama-api/ollama-meta-routes.js';
 import { registerOpenAiRoutes } from './routes/openai-api/openai-routes.js';
+import { registerPageRoutes } from './routes/page/page-routes.js';
 import { registerUpstreamsRoute } from './routes/upstreams-route.js';
 import { validationMessage } from './validation-message.js';
 
@@ -38,6 +39,8 @@ export interface Gateway {
   config: Config;
   upstream: ChatUpstream;
   activeCalls: ActiveCalls;
+  /** Whether browsers get the chat page at `/` (false when this install did not build it). */
+  pageBuilt: boolean;
   /** Stops accepting, lets streams run for the grace period, ends the rest with an error line, then closes. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -122,9 +125,11 @@ export async function buildGateway(
     pending,
     keys,
     lock,
+    allowedModels: config.allowedModels,
   });
   registerOllamaGenerationRoutes(app, { ...relay, config });
-  registerOllamaMetaRoutes(app, { config, upstream });
+  const page = registerPageRoutes(app);
+  registerOllamaMetaRoutes(app, { config, upstream, page });
   registerOpenAiRoutes(app, { ...relay, config });
 
   app.addHook('preClose', (done) => {
@@ -159,7 +164,7 @@ export async function buildGateway(
     return closing;
   };
 
-  return { app, config, upstream, activeCalls, shutdown };
+  return { app, config, upstream, activeCalls, pageBuilt: page.built, shutdown };
 }
 
 function corsOptions(origins: Config['corsOrigins']) {

@@ -182,6 +182,20 @@ for (const backend of storeBackends) {
       expect((await store.getConversation(conversation.id))?.updatedAt).toBe(next.createdAt);
     });
 
+    it('deletes the last reply for a regeneration, and only a finished reply that is last', async () => {
+      const conversation = await store.createConversation({ persona: 'default', title: null });
+      const user = await store.addMessage(conversation.id, { role: 'user', content: 'hello' });
+      expect(await store.deleteLastReply(conversation.id)).toBe(false);
+      const reply = await store.startReply(conversation.id);
+      expect(await store.deleteLastReply(conversation.id)).toBe(false);
+      await store.finishReply(reply.id, { status: 'interrupted', content: 'hal', error: 'client left' });
+      expect(await store.deleteLastReply(conversation.id)).toBe(true);
+      expect(await store.listMessages(conversation.id)).toEqual([user]);
+      // The next reply takes the number the deleted one had: the sequence stays without gaps.
+      expect((await store.startReply(conversation.id)).seq).toBe(2);
+      expect(await store.deleteLastReply('no-such-conversation')).toBe(false);
+    });
+
     it('streams a reply: starts empty, saves progress, completes with counts and timings', async () => {
       const conversation = await store.createConversation({ persona: 'default', title: null });
       await store.addMessage(conversation.id, { role: 'user', content: 'hi' });

@@ -30,6 +30,11 @@ export interface ConversationStore {
   ): Promise<StoredMessage>;
   /** Appends an assistant message in status `streaming` with empty content. */
   startReply(conversationId: string): Promise<StoredMessage>;
+  /**
+   * Removes the conversation's last message if it is a reply that is no longer streaming, so that it can be
+   * generated again; false when the last message is anything else.
+   */
+  deleteLastReply(conversationId: string): Promise<boolean>;
   /** Saves the text received so far (periodic, so a crash loses at most one window). */
   saveReplyProgress(messageId: string, content: string): Promise<void>;
   /** Ends the reply: `complete` with counts and timings, `interrupted` (partial text kept) or `failed`. */

@@ -109,6 +109,26 @@ export class KyselyConversationStore implements ConversationStore {
     return this.#append(conversationId, { role: 'assistant', content: '', status: 'streaming' });
   }
 
+  async deleteLastReply(conversationId: string): Promise<boolean> {
+    return this.#db.transaction().execute(async (trx) => {
+      const last = await trx
+        .selectFrom('messages')
+        .select(['id', 'role', 'status'])
+        .where('conversation_id', '=', conversationId)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (last === undefined || last.role !== 'assistant' || last.status === 'streaming') return false;
+      await trx.deleteFrom('messages').where('id', '=', last.id).execute();
+      await trx
+        .updateTable('conversations')
+        .set({ updated_at: timestamp() })
+        .where('id', '=', conversationId)
+        .execute();
+      return true;
+    });
+  }
+
   // Progress and the end of a reply apply only while it is `streaming`: a reply already finished, or
   // deleted with its conversation mid-stream, is left as it is rather than failing the stream.
   async saveReplyProgress(messageId: string, content: string): Promise<void> {

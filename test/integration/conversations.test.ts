@@ -62,6 +62,7 @@ for (const backend of storeBackends) {
       chatwire = await startGateway(sim.url, {
         CHATWIRE_SYSTEM_PROMPT: 'You are terse.',
         CHATWIRE_CONTEXT_TOKENS: '100000',
+        CHATWIRE_ALLOWED_MODELS: '*',
         ...storageEnv(database),
       });
     });
@@ -158,6 +159,31 @@ for (const backend of storeBackends) {
         { role: 'assistant', content: 'Paris.' },
         { role: 'user', content: 'Population?' },
       ]);
+    });
+
+    it('regenerate the last reply in its place, on another model if asked, and refuse with nothing to answer', async () => {
+      const { id } = await newConversation();
+      expect((await api('POST', `/v1/conversations/${id}/regenerate`)).status).toBe(409);
+      sim.behave({ tokens: ['Paris.'] });
+      await (
+        await api('POST', `/v1/conversations/${id}/messages`, { content: 'Capital?', stream: false })
+      ).text();
+      sim.behave({ tokens: ['It is ', 'Paris.'] });
+      const again = await api('POST', `/v1/conversations/${id}/regenerate`, { model: 'qwen2.5:7b' });
+      expect(again.status).toBe(200);
+      expect((await readLines(again)).at(-1)).toMatchObject({ done: true });
+      const body = sim.requests.at(-1)?.body as { model: string; messages: Array<{ content: string }> };
+      expect(body.model).toBe('qwen2.5:7b');
+      // The reply being replaced is not part of the history it is replaced from.
+      expect(body.messages.map((message) => message.content)).toEqual(['You are terse.', 'Capital?']);
+      await vi.waitFor(async () => expect((await messagesOf(id))[1]?.status).toBe('complete'));
+      expect(await messagesOf(id)).toMatchObject([
+        { role: 'user', content: 'Capital?' },
+        { role: 'assistant', content: 'It is Paris.', status: 'complete' },
+      ]);
+      const bad = await api('POST', `/v1/conversations/${id}/regenerate`, { model: '' });
+      expect(bad.status).toBe(400);
+      expect(await errorOf(bad)).toMatch(/model/);
     });
 
     it('keep the user message and record a failed reply when the upstream refuses', async () => {

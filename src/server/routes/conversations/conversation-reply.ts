@@ -4,6 +4,7 @@ import { GatewayError } from '../../../contracts/gateway-error.js';
 import type { ReplyLock } from '../../../conversations/reply-lock.js';
 import { type RecorderOptions, ReplyRecorder } from '../../../conversations/reply-recorder.js';
 import { titleFrom, trimHistory } from '../../../conversations/trim-history.js';
+import { assertModelAllowed } from '../../../persona/model-policy.js';
 import type { PersonaDirectory } from '../../../persona/persona-directory.js';
 import { ollamaChatEncoder } from '../../../protocol/ollama/ollama-chat-encoder.js';
 import type { PendingWork } from '../../../relay/pending-work.js';
@@ -21,19 +22,31 @@ export interface ReplyDeps {
   pending: PendingWork;
   /** One turn per conversation at a time, across instances when they share Redis. */
   lock: ReplyLock;
+  /** The models a turn may ask for instead of its persona's (CHATWIRE_ALLOWED_MODELS). */
+  allowedModels: string[] | '*';
+}
+
+/** One turn: a new user message (`content`), or the last one answered again (`content` undefined). */
+export interface TurnInput {
+  content: string | undefined;
+  stream: boolean;
+  /** Instead of the persona's model, for this turn only. */
+  model?: string;
 }
 
 /**
  * One turn of a stored conversation: the user message is stored before the upstream is called, the reply is
  * stored while it streams, and it ends `complete`, `interrupted` (the client left or chatwire stopped) or
  * `failed`. One turn per conversation at a time: a second one is refused with 409 rather than interleaved.
+ * A regeneration replaces the last reply: it is deleted only once the turn holds the conversation.
  */
 export function createConversationReplier(deps: ReplyDeps) {
   return async function replyInConversation(
     conversation: Conversation,
-    input: { content: string; stream: boolean },
+    input: TurnInput,
     reply: FastifyReply,
   ): Promise<void> {
+    if (input.model !== undefined) assertModelAllowed(input.model, deps.allowedModels);
     if (!(await deps.lock.acquire(conversation.id))) {
       throw new GatewayError(
         'bad_request',
@@ -48,22 +61,30 @@ export function createConversationReplier(deps: ReplyDeps) {
     }
   };
 
-  async function turn(
-    conversation: Conversation,
-    input: { content: string; stream: boolean },
-    reply: FastifyReply,
-  ) {
+  async function turn(conversation: Conversation, input: TurnInput, reply: FastifyReply) {
     const { store } = deps;
     const persona = deps.personas.resolve(conversation.persona);
-    await store.addMessage(conversation.id, { role: 'user', content: input.content });
-    if (conversation.title === null)
-      await store.updateConversation(conversation.id, { title: titleFrom(input.content) });
+    if (input.content === undefined) {
+      await store.deleteLastReply(conversation.id);
+      const last = (await store.listMessages(conversation.id)).at(-1);
+      if (last?.role !== 'user') {
+        throw new GatewayError(
+          'conflict',
+          409,
+          `conversation '${conversation.id}' has no user message to answer again`,
+        );
+      }
+    } else {
+      await store.addMessage(conversation.id, { role: 'user', content: input.content });
+      if (conversation.title === null)
+        await store.updateConversation(conversation.id, { title: titleFrom(input.content) });
+    }
     const history = (await store.listMessages(conversation.id)).filter(belongsInHistory).map(toChatMessage);
     const system: ChatMessage | undefined = persona.systemPrompt
       ? { role: 'system', content: persona.systemPrompt }
       : undefined;
     const request: ChatRequest = {
-      model: persona.model,
+      model: input.model ?? persona.model,
       messages: trimHistory(system, history, deps.contextTokens),
       options: { temperature: persona.temperature, num_predict: persona.maxTokens, ...persona.options },
       routingKey: conversation.id,

@@ -13,6 +13,7 @@ import {
   listResponse,
   messageBody,
   patchBody,
+  regenerateBody,
   withMessagesResponse,
 } from './conversation-schemas.js';
 
@@ -131,7 +132,7 @@ export function registerConversationRoutes(
     },
   );
 
-  app.post<{ Params: { id: string }; Body: { content: string; stream?: boolean } }>(
+  app.post<{ Params: { id: string }; Body: { content: string; stream?: boolean; model?: string } }>(
     '/v1/conversations/:id/messages',
     {
       schema: {
@@ -142,10 +143,31 @@ export function registerConversationRoutes(
       },
     },
     async (request, reply) => {
-      const conversation = await find(request);
+      const { content, stream, model } = request.body;
+      await replyInConversation(await find(request), { content, stream: stream !== false, model }, reply);
+      return reply;
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { stream?: boolean; model?: string } | undefined }>(
+    '/v1/conversations/:id/regenerate',
+    {
+      schema: {
+        summary: 'Replace the last reply with a new one to the same user message, streamed like /v1/chat',
+        tags,
+        params: idParams,
+        body: regenerateBody,
+      },
+      // Every field is optional, so a bare POST with no body at all is a regeneration with the defaults.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
+    async (request, reply) => {
+      const { stream, model } = request.body ?? {};
       await replyInConversation(
-        conversation,
-        { content: request.body.content, stream: request.body.stream !== false },
+        await find(request),
+        { content: undefined, stream: stream !== false, model },
         reply,
       );
       return reply;

@@ -55,13 +55,25 @@ export const listQuery = {
   },
 } as const;
 
+const turnProperties = {
+  stream: { type: 'boolean', default: true },
+  model: {
+    type: 'string',
+    minLength: 1,
+    description: "Instead of the persona's model, for this turn; only models in CHATWIRE_ALLOWED_MODELS",
+  },
+} as const;
+
 export const messageBody = {
   type: 'object',
   required: ['content'],
-  properties: {
-    content: { type: 'string', minLength: 1 },
-    stream: { type: 'boolean', default: true },
-  },
+  properties: { content: { type: 'string', minLength: 1 }, ...turnProperties },
+  additionalProperties: false,
+} as const;
+
+export const regenerateBody = {
+  type: 'object',
+  properties: turnProperties,
   additionalProperties: false,
 } as const;
 

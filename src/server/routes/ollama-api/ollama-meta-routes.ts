@@ -4,6 +4,7 @@ import { isModelAllowed } from '../../../persona/model-policy.js';
 import type { ChatUpstream, UpstreamModel } from '../../../upstream/chat-upstream.js';
 import { errorSchema } from '../chat-schema.js';
 import { metadataSignal } from '../metadata-signal.js';
+import { type ChatPage, wantsHtml } from '../page/page-routes.js';
 
 /**
  * The version chatwire reports for upstreams that are not Ollama: the first Ollama release whose streams
@@ -16,18 +17,25 @@ const anyObject = { type: 'object', additionalProperties: true } as const;
 /** Ollama's metadata API, answered from the upstream and filtered by the model allow-list. */
 export function registerOllamaMetaRoutes(
   app: FastifyInstance,
-  deps: { config: Config; upstream: ChatUpstream },
+  deps: { config: Config; upstream: ChatUpstream; page?: ChatPage },
 ): void {
-  const { config, upstream } = deps;
+  const { config, upstream, page } = deps;
   const allowed = (name: string) => isModelAllowed(name, config.allowedModels);
   const signalFor = (reply: FastifyReply) => metadataSignal(reply, config.timeouts.connectMs);
 
-  // Ollama clients probe `/` to see whether a server is up; browsers will get the chat page here later.
+  // Ollama clients probe `/` to see whether a server is up; a browser gets the chat page there.
   app.route({
     method: ['GET', 'HEAD'],
     url: '/',
-    schema: { summary: 'Ollama liveness probe: "Ollama is running"', tags: ['ollama'] },
-    handler: async (_request, reply) => reply.type('text/plain; charset=utf-8').send('Ollama is running'),
+    schema: {
+      summary: 'Ollama liveness probe: "Ollama is running" (browsers: the chat page)',
+      tags: ['ollama'],
+    },
+    handler: async (request, reply) => {
+      reply.header('vary', 'accept');
+      if (page !== undefined && wantsHtml(request)) return page.sendIndex(request, reply);
+      return reply.type('text/plain; charset=utf-8').send('Ollama is running');
+    },
   });
 
   app.route({
