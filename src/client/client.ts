@@ -21,6 +21,13 @@ export interface ClientOptions {
 
 export interface MessageInput {
   content: string;
+  /** Instead of the persona's model, for this turn (the server allows only CHATWIRE_ALLOWED_MODELS). */
+  model?: string;
+  signal?: AbortSignal;
+}
+
+export interface RegenerateInput {
+  model?: string;
   signal?: AbortSignal;
 }
 
@@ -39,9 +46,15 @@ export interface ChatwireClient {
     /** Adds a user message and streams the assistant's reply. */
     stream(id: string, input: MessageInput): ChatStream;
     send(id: string, input: MessageInput): Promise<ChatReply>;
+    /** Replaces the last reply with a new one to the same user message, streamed. */
+    regenerate(id: string, input?: RegenerateInput): ChatStream;
   };
   personas: {
     list(input?: { signal?: AbortSignal }): Promise<Persona[]>;
+  };
+  models: {
+    /** The names of the models a client may ask for, on every upstream host. */
+    list(input?: { signal?: AbortSignal }): Promise<string[]>;
   };
 }
 
@@ -167,16 +180,26 @@ export function createClient(options: ClientOptions): ChatwireClient {
         const response = await request('DELETE', conversationPath(id), undefined, signal);
         if (!response.ok) throw await errorFromResponse(response);
       },
-      stream: (id, { content, signal }) =>
+      stream: (id, { signal, ...input }) =>
         new ChatStream(() =>
-          request('POST', `${conversationPath(id)}/messages`, { content, stream: true }, signal),
+          request('POST', `${conversationPath(id)}/messages`, { ...input, stream: true }, signal),
         ),
-      send: (id, { content, signal }) =>
-        reply('POST', `${conversationPath(id)}/messages`, { content, stream: false }, signal),
+      send: (id, { signal, ...input }) =>
+        reply('POST', `${conversationPath(id)}/messages`, { ...input, stream: false }, signal),
+      regenerate: (id, { signal, ...input } = {}) =>
+        new ChatStream(() =>
+          request('POST', `${conversationPath(id)}/regenerate`, { ...input, stream: true }, signal),
+        ),
     },
     personas: {
       async list({ signal } = {}) {
         return (await json<{ personas: Persona[] }>('GET', '/v1/personas', undefined, signal)).personas;
+      },
+    },
+    models: {
+      async list({ signal } = {}) {
+        const tags = await json<{ models: Array<{ name: string }> }>('GET', '/api/tags', undefined, signal);
+        return tags.models.map((model) => model.name);
       },
     },
   };

@@ -3,6 +3,12 @@
  * TextDecoder and AbortSignal, so the same code runs in Node 20 and in browsers.
  */
 export { ChatStream } from './chat-stream.js';
-export { type ChatwireClient, type ClientOptions, createClient, type MessageInput } from './client.js';
+export {
+  type ChatwireClient,
+  type ClientOptions,
+  createClient,
+  type MessageInput,
+  type RegenerateInput,
+} from './client.js';
 export { ChatwireError } from './errors.js';
 export type * from './types.js';

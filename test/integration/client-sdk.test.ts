@@ -233,4 +233,16 @@ describe('client.conversations and client.personas', () => {
     const personas = await createClient({ baseUrl: chatwire.url }).personas.list();
     expect(personas.map((persona) => persona.name)).toContain('default');
   });
+
+  it('lists the models a client may name, and regenerates the last reply', async () => {
+    const client = createClient({ baseUrl: chatwire.url });
+    expect(await client.models.list()).toEqual(['qwen2.5:7b']);
+    const { id } = await client.conversations.create();
+    sim.behave({ tokens: ['one'] });
+    await client.conversations.stream(id, { content: 'a number?' }).text();
+    sim.behave({ tokens: ['two'] });
+    expect(await client.conversations.regenerate(id).text()).toBe('two');
+    const { messages } = await client.conversations.get(id);
+    expect(messages.map((message) => message.content)).toEqual(['a number?', 'two']);
+  });
 });
