@@ -15,6 +15,8 @@ export interface KeysFixture {
   dataDir: string;
   logLines: Array<Record<string, unknown>>;
   createKey(name: string, options?: { admin?: boolean; limits?: Partial<KeyLimits> }): Promise<string>;
+  /** Another gateway on the same database and simulator, as a second instance would be; the test closes it. */
+  secondGateway(env?: Record<string, string>): Promise<RunningGateway>;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,13 @@ export async function startWithKeys(
     logLines,
     keys: created,
     createKey,
+    secondGateway: (more = {}) =>
+      startGateway(sim.url, {
+        DATABASE_URL: '',
+        CHATWIRE_DATA_DIR: dataDir,
+        CHATWIRE_KEYS_REFRESH_MS: '100',
+        ...more,
+      }),
     async close() {
       await chatwire.close();
       await sim.close();

@@ -3,7 +3,6 @@ import { bearer, type KeysFixture, startWithKeys } from '../../support/keys-fixt
 import { until } from '../../support/pool-fixture.js';
 import { scrape, sumOf } from '../../support/prometheus-text.js';
 import { redisSkipReason, startRedis, type TestRedis } from '../../support/redis-server.js';
-import { startGateway } from '../../support/start-gateway.js';
 
 let fixture: (KeysFixture & { keys: Record<string, string> }) | undefined;
 afterEach(async () => {
@@ -117,12 +116,7 @@ describe.skipIf(redisSkipReason !== undefined)('limits shared through Redis', ()
   it('a key’s stream limit holds across two gateways on one Redis', async () => {
     fixture = await startWithKeys([{ name: 'unused' }], { REDIS_URL: redis.url });
     const key = await fixture.createKey('shared', { limits: { streams: 1 } });
-    const other = await startGateway(fixture.sim.url, {
-      DATABASE_URL: '',
-      CHATWIRE_DATA_DIR: fixture.dataDir,
-      CHATWIRE_KEYS_REFRESH_MS: '100',
-      REDIS_URL: redis.url,
-    });
+    const other = await fixture.secondGateway({ REDIS_URL: redis.url });
     try {
       await until(
         'both know the key',
@@ -155,9 +149,7 @@ describe.skipIf(redisSkipReason !== undefined)('limits shared through Redis', ()
     expect(
       sumOf((await scrape(fixture.chatwire.url)).samples, 'chatwire_redis_failures_total'),
     ).toBeGreaterThan(0);
-    const closed = await startGateway(fixture.sim.url, {
-      DATABASE_URL: '',
-      CHATWIRE_DATA_DIR: fixture.dataDir,
+    const closed = await fixture.secondGateway({
       REDIS_URL: 'redis://127.0.0.1:1',
       CHATWIRE_REDIS_FAILURE: 'closed',
     });
@@ -183,12 +175,7 @@ describe.skipIf(redisSkipReason !== undefined)('the conversation reply lock thro
   it('a conversation started on one gateway continues on the other, and its 409 holds across both', async () => {
     fixture = await startWithKeys([{ name: 'alice' }], { REDIS_URL: redis.url });
     const key = fixture.keys.alice as string;
-    const other = await startGateway(fixture.sim.url, {
-      DATABASE_URL: '',
-      CHATWIRE_DATA_DIR: fixture.dataDir,
-      CHATWIRE_KEYS_REFRESH_MS: '100',
-      REDIS_URL: redis.url,
-    });
+    const other = await fixture.secondGateway({ REDIS_URL: redis.url });
     try {
       const created = await post(fixture.chatwire.url, '/v1/conversations', key, {});
       const { id } = (await created.json()) as { id: string };
