@@ -1,3 +1,7 @@
 import { render } from 'preact';
+import { App } from './app/app';
+import { warmUpMarkdown } from './markdown/warm-up';
+import './styles.css';
 
-render(<p>chatwire</p>, document.getElementById('app') as HTMLElement);
+render(<App />, document.getElementById('app') as HTMLElement);
+warmUpMarkdown();

@@ -9,6 +9,12 @@ export default defineConfig({
   base: '/ui/',
   logLevel: 'warn',
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  // `npm run dev:page`: hot reload here, the API from a chatwire on its default port.
+  server: {
+    proxy: Object.fromEntries(
+      ['/v1', '/api'].map((path) => [path, process.env.CHATWIRE_URL ?? 'http://127.0.0.1:8080']),
+    ),
+  },
   build: {
     outDir: fileURLToPath(new URL('../../dist/page', import.meta.url)),
     emptyOutDir: true,

@@ -1,25 +1,16 @@
 // The client SDK is meant to run in browsers unchanged: its compiled modules import nothing from Node, and in
 // headless Chromium, loaded from a page on another origin, they stream a chat from a real gateway.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { root } from '../support/child-gateway.js';
+import { browserTestsRun, launchChromium } from '../support/chromium.js';
 import { type CompiledClient, compileClient, importsOf, nodeGlobalsIn } from '../support/compile-client.js';
 import { type OllamaSimulator, startOllamaSimulator } from '../support/ollama-simulator.js';
 import { type RunningGateway, startGateway } from '../support/start-gateway.js';
 import { startStaticServer } from '../support/static-server.js';
 
-const CHROMIUM = process.env.CHATWIRE_TEST_CHROMIUM ?? '/usr/bin/chromium';
-// .ci/run sets this: there, a missing browser is a failure, not a reason to skip.
-const required = process.env.CHATWIRE_TEST_BROWSER === 'required';
-const runInBrowser = required || existsSync(CHROMIUM);
-if (!runInBrowser) {
-  console.warn(
-    `skipping the browser test of the client SDK: no Chromium at ${CHROMIUM} ` +
-      '(apt-get install chromium, or set CHATWIRE_TEST_CHROMIUM to its path)',
-  );
-}
+const runInBrowser = browserTestsRun('the browser test of the client SDK');
 
 let client: CompiledClient;
 beforeAll(() => {
@@ -56,19 +47,7 @@ describe.runIf(runInBrowser)('the client SDK in headless Chromium', { timeout: 3
       '/': join(pages, 'client-page.html'),
       '/client-scenarios.js': join(pages, 'client-scenarios.js'),
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));

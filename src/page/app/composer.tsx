@@ -1,0 +1,49 @@
+import { useRef, useState } from 'preact/hooks';
+
+/** Enter sends, Shift+Enter adds a line; typing stays possible while a reply streams. */
+export function Composer(props: { streaming: boolean; onSend(text: string): void; onStop(): void }) {
+  const [text, setText] = useState('');
+  const area = useRef<HTMLTextAreaElement>(null);
+  const send = () => {
+    const content = text.trim();
+    if (content === '' || props.streaming) return;
+    props.onSend(content);
+    setText('');
+  };
+  return (
+    <form
+      class="composer"
+      onSubmit={(event) => {
+        event.preventDefault();
+        send();
+      }}
+    >
+      <label class="visually-hidden" for="message">
+        Message
+      </label>
+      <textarea
+        id="message"
+        ref={area}
+        rows={2}
+        placeholder="Message (Enter sends, Shift+Enter for a new line)"
+        value={text}
+        onInput={(event) => setText(event.currentTarget.value)}
+        onKeyDown={(event) => {
+          if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+            event.preventDefault();
+            send();
+          }
+        }}
+      />
+      {props.streaming ? (
+        <button type="button" class="stop" onClick={props.onStop} aria-keyshortcuts="Escape">
+          Stop
+        </button>
+      ) : (
+        <button type="submit" class="send" disabled={text.trim() === ''}>
+          Send
+        </button>
+      )}
+    </form>
+  );
+}
