@@ -27,10 +27,13 @@ const CHARS_PER_FRAME = 1000;
  * a microtask: without a pause, the loop would read the whole reply in one task and the page would render
  * nothing (and answer no key) until it ended.
  */
+/**
+ * After the next frame is drawn: reading on inside the frame's own task would add the next slice to the work
+ * of rendering the last one. A hidden tab gets no frames: it reads on, and renders once it is shown again.
+ */
 function nextFrame(): Promise<void> {
-  // A hidden tab gets no animation frames: it reads on, and renders when it is shown again.
   if (document.hidden) return yieldToBrowser();
-  return new Promise((resolve) => requestAnimationFrame(() => resolve()));
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 }
 
 function yieldToBrowser(): Promise<void> {

@@ -2,8 +2,9 @@ import DOMPurify, { type Config, type DOMPurify as Purifier } from 'dompurify';
 import { markdownToHtml } from './markdown-html';
 
 // What markdownToHtml can produce and nothing more: defence in depth should marked ever let something through.
-// (`div` is the segment wrapper renderSegments makes; markdownToHtml never makes one.)
-const SANITIZE: Config & { RETURN_DOM_FRAGMENT: true } = {
+// (`div` is the segment wrapper renderSegments makes, and the root sanitized in place; markdownToHtml never
+// makes one.)
+const SANITIZE: Config & { IN_PLACE: true } = {
   ALLOWED_TAGS: [
     'a',
     'div',
@@ -39,7 +40,7 @@ const SANITIZE: Config & { RETURN_DOM_FRAGMENT: true } = {
   ADD_URI_SAFE_ATTR: ['target', 'rel', 'type', 'align', 'start'],
   ALLOW_DATA_ATTR: false,
   ALLOW_ARIA_ATTR: false,
-  RETURN_DOM_FRAGMENT: true,
+  IN_PLACE: true,
 };
 
 export function copyButton(): HTMLButtonElement {
@@ -60,16 +61,29 @@ export function renderFragment(markdown: string): DocumentFragment {
   return sanitized(markdownToHtml(markdown));
 }
 
+// One inert document for every parse: nothing in it runs or loads, and DOMPurify given a string would build a
+// new document for each call, the biggest part of the garbage a long reply made (and of its GC pauses).
+let inert: HTMLElement | undefined;
+let range: Range | undefined;
+
 /**
- * HTML to sanitized DOM, each code block with its copy button. Each call parses its HTML into a document of
- * its own, so callers with several pieces sanitize them in one call: fewer documents, less garbage.
+ * HTML to sanitized DOM, each code block with its copy button. Callers with several pieces pass them at once.
+ * The sanitized HTML is parsed again into this document rather than moving the nodes DOMPurify walked: those
+ * all carry JavaScript wrappers, which a reply's thousands of nodes would keep alive, and every major GC would
+ * then spend tens of milliseconds on them.
  */
 export function sanitized(html: string): DocumentFragment {
-  if (purifier === undefined) {
+  if (purifier === undefined || inert === undefined || range === undefined) {
     purifier = DOMPurify(window);
     purifier.setConfig(SANITIZE);
+    inert = document.implementation.createHTMLDocument('').createElement('div');
+    range = document.createRange();
+    range.selectNodeContents(document.body);
   }
-  const fragment = purifier.sanitize(html, SANITIZE);
+  inert.innerHTML = html;
+  purifier.sanitize(inert, SANITIZE);
+  const fragment = range.createContextualFragment(inert.innerHTML);
+  inert.replaceChildren();
   for (const code of fragment.querySelectorAll('pre > code')) code.before(copyButton());
   return fragment;
 }
