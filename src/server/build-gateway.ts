@@ -6,6 +6,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/config.js';
 import { MemoryReplyLock } from '../conversations/reply-lock.js';
+import type { GenerationStore } from '../generations/generation-types.js';
+import { MemoryGenerationStore } from '../generations/memory-generation-store.js';
 import { createLimiter } from '../limits/create-limiter.js';
 import { installLimits } from '../limits/install-limits.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
@@ -26,6 +28,7 @@ import { installErrorHandler } from './error-handler.js';
 import { installRequestLog } from './request-log.js';
 import { registerChatRoute } from './routes/chat-route.js';
 import { registerConversationRoutes } from './routes/conversations/conversation-routes.js';
+import { registerGenerationRoutes } from './routes/generations/generation-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerOllamaGenerationRoutes } from './routes/ollama-api/ollama-generation-routes.js';
 import { registerOllamaMetaRoutes } from './routes/ollama-api/ollama-meta-routes.js';
@@ -38,6 +41,8 @@ export interface Gateway {
   config: Config;
   upstream: ChatUpstream;
   activeCalls: ActiveCalls;
+  /** The streamed replies kept for resumers. */
+  generations: GenerationStore;
   /** Stops accepting, lets streams run for the grace period, ends the rest with an error line, then closes. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -106,7 +111,14 @@ export async function buildGateway(
   registerHealthRoutes(app, { config, upstream, pool });
   registerUpstreamsRoute(app, pool);
   registerMetricsRoute(app, metrics);
-  const relay = { upstream, timeouts: config.timeouts, activeCalls };
+  const generations = new MemoryGenerationStore(config.generations);
+  const relay = {
+    upstream,
+    timeouts: config.timeouts,
+    activeCalls,
+    generations,
+    detachMs: config.generations.detachMs,
+  };
   const personas = new PersonaDirectory([{ name: 'default', ...config.persona }, ...config.personas]);
   const pending = new PendingWork();
   const recovered = await store.recoverInterruptedReplies();
@@ -124,6 +136,7 @@ export async function buildGateway(
     lock,
   });
   registerOllamaGenerationRoutes(app, { ...relay, config });
+  registerGenerationRoutes(app, { generations, conversations: store, keys });
   registerOllamaMetaRoutes(app, { config, upstream });
   registerOpenAiRoutes(app, { ...relay, config });
 
@@ -153,13 +166,14 @@ export async function buildGateway(
       await keys.stop();
       await limiter.close();
       await lock.close();
+      await generations.close();
       await tracing?.shutdown();
       await store.close();
     })();
     return closing;
   };
 
-  return { app, config, upstream, activeCalls, shutdown };
+  return { app, config, upstream, activeCalls, generations, shutdown };
 }
 
 function corsOptions(origins: Config['corsOrigins']) {

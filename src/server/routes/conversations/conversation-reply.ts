@@ -98,6 +98,9 @@ export function createConversationReplier(deps: ReplyDeps) {
         reply,
         encoder: ollamaChatEncoder,
         observe: (batch) => recorder.observe(batch),
+        // A stored conversation is worth finishing: the reply is complete in it even if the client left.
+        defaultPolicy: 'detach',
+        conversationId: conversation.id,
       });
       // The client has its answer by now; a store failure here is the gateway's to log, not the client's.
       const recorded = outcome.ok ? complete(outcome.done.usage) : recorder.finish(endingFor(outcome.error));
