@@ -46,7 +46,10 @@ export class FrameLog {
       freed += frame.length;
     }
     // Compact once the dropped slots are the larger part, so eviction stays O(1) per frame on average.
-    if (this.head > 1024 && this.head * 2 > this.frames.length) {
+    if (this.head === this.frames.length) {
+      this.frames = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.frames.length) {
       this.frames = this.frames.slice(this.head);
       this.head = 0;
     }

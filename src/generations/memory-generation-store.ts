@@ -128,6 +128,8 @@ export class MemoryGenerationStore implements GenerationStore {
 
   private finish(entry: Entry, state: Exclude<GenerationState, 'running'>): void {
     entry.state = state;
+    // The producer's call (and through it the request and its socket) must not outlive it for the TTL.
+    entry.stop = () => {};
     entry.log.end();
     const { id, conversationId } = entry.info;
     if (conversationId !== undefined && this.running.get(conversationId) === id)
