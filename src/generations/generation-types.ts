@@ -35,7 +35,12 @@ export interface ProducedGeneration {
   readonly id: string;
   /** The number of the last frame appended (frames are numbered from 1). */
   readonly lastSeq: number;
-  /** Appends frames and returns what the live client is sent for them (SSE frames get their `id:`). */
+  /** The number of the oldest frame still kept. */
+  readonly firstSeq: number;
+  /**
+   * Appends frames and returns what the live client is sent for them. SSE frames get their `id:` line,
+   * in place: afterwards `frames` holds them as they were kept.
+   */
   append(frames: Frame[]): Frame;
   /** Appends the terminal frame(s); nothing is appended after. */
   end(state: Exclude<GenerationState, 'running'>, frames: Frame[]): Frame;

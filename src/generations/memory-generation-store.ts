@@ -77,6 +77,9 @@ export class MemoryGenerationStore implements GenerationStore {
       get lastSeq() {
         return entry.log.lastSeq;
       },
+      get firstSeq() {
+        return entry.log.firstSeq;
+      },
       append: (frames) => {
         const out = append(frames);
         entry.log.wake();

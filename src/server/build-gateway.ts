@@ -111,7 +111,14 @@ export async function buildGateway(
   registerHealthRoutes(app, { config, upstream, pool });
   registerUpstreamsRoute(app, pool);
   registerMetricsRoute(app, metrics);
-  const generations = new MemoryGenerationStore(config.generations);
+  // With Redis, a reply can be resumed on any instance; its frames are still kept here for local readers.
+  const generations: GenerationStore =
+    redisUrl === undefined
+      ? new MemoryGenerationStore(config.generations)
+      : new (await import('../generations/redis-generation-store.js')).RedisGenerationStore(
+          redisUrl,
+          config.generations,
+        );
   const relay = {
     upstream,
     timeouts: config.timeouts,
