@@ -54,7 +54,7 @@ export class RedisGenerationStore implements GenerationStore {
   private readonly blockers = new Set<Redis>();
 
   constructor(
-    private readonly url: string,
+    url: string,
     private readonly limits: GenerationLimits,
   ) {
     this.local = new MemoryGenerationStore(limits);
@@ -212,7 +212,8 @@ export class RedisGenerationStore implements GenerationStore {
       if (entries.length === 0) return undefined;
       if (seqOf(entries[0]?.[0] as string) > after + 1) return 'evicted';
       const frames = entries.map(([, fields]) => fields[1] as string);
-      return { frames, end: (entries[entries.length - 1]?.[1] as string[])[2] === 't' };
+      const last = entries[entries.length - 1] as [string, string[]];
+      return { frames, end: last[1][2] === 't' };
     };
     for (;;) {
       const now = await range();
