@@ -183,7 +183,10 @@ export async function buildGateway(
   return { app, config, upstream, activeCalls, generations, shutdown };
 }
 
+/** A page on another origin must be able to read a stream's generation id, to resume it. */
+const EXPOSED_HEADERS = ['chatwire-generation-id'];
+
 function corsOptions(origins: Config['corsOrigins']) {
-  if (origins === '*') return { origin: '*', credentials: false };
-  return { origin: origins ?? [LOCAL_ORIGIN], credentials: true };
+  if (origins === '*') return { origin: '*', credentials: false, exposedHeaders: EXPOSED_HEADERS };
+  return { origin: origins ?? [LOCAL_ORIGIN], credentials: true, exposedHeaders: EXPOSED_HEADERS };
 }
