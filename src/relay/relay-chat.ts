@@ -74,6 +74,7 @@ export async function relayStream(
   const call = new UpstreamCall(deps.upstream, deps.timeouts, response, deps.activeCalls);
   noteCall(stats, call, options.request);
   let generation: ProducedGeneration | undefined;
+  let generationOver: (() => void) | undefined;
   /** The live client is written to directly; false once it left, or while it catches up from the log. */
   let direct = true;
   const commit = (): ProducedGeneration => {
@@ -97,6 +98,9 @@ export async function relayStream(
       [GENERATION_HEADER]: produced.id,
     });
     if (policy === 'detach') {
+      stats.outlives = new Promise((resolve) => {
+        generationOver = resolve;
+      });
       call.detach(
         () => {
           direct = false;
@@ -140,11 +144,12 @@ export async function relayStream(
       options.observe?.(batch);
       const frames = encoder.frames(batch);
       if (last?.type === 'done') {
+        // Before the end: the limits charge the tokens as the response's last bytes are handed over.
+        stats.tokens = last.usage.completionTokens;
+        stats.promptTokens = last.usage.promptTokens;
         const out = produced.end('done', frames);
         if (direct) response.end(out);
         stats.firstWriteAt ??= performance.now();
-        stats.tokens = last.usage.completionTokens;
-        stats.promptTokens = last.usage.promptTokens;
         void call.finish();
         return { ok: true, done: last };
       }
@@ -173,6 +178,8 @@ export async function relayStream(
       if (direct) response.end(out);
     }
     return { ok: false, error: failure };
+  } finally {
+    generationOver?.();
   }
 }
 

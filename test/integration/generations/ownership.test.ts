@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bearer, type KeysFixture, startWithKeys } from '../../support/keys-fixture.js';
 import { completeFrames, readThenDrop } from '../../support/partial-read.js';
+import { until } from '../../support/pool-fixture.js';
 
 let fixture: KeysFixture & { keys: Record<string, string> };
 
@@ -80,5 +81,30 @@ describe('a generation belongs to the key that started it', () => {
 
   it('without a key, resuming is refused with 401 like every /v1 route', async () => {
     expect((await fetch(`${fixture.chatwire.url}/v1/generations/gen_x/stream`)).status).toBe(401);
+  });
+});
+
+describe('a detached generation under the limits', () => {
+  it("still holds its key's stream after its client left, until it ends", async () => {
+    const { sim, chatwire } = fixture;
+    const key = await fixture.createKey('single', { limits: { streams: 1 } });
+    const chat = (signal?: AbortSignal) =>
+      fetch(`${chatwire.url}/v1/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'chatwire-on-disconnect': 'detach', ...bearer(key) },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+        ...(signal && { signal }),
+      });
+    await until('the key is known', async () => (await get('/v1/personas', key)).status === 200);
+    sim.behave({ tokens: Array.from({ length: 60 }, () => 'z'), tokenDelayMs: 10 });
+    const controller = new AbortController();
+    const first = await chat(controller.signal);
+    const id = first.headers.get('chatwire-generation-id') as string;
+    await readThenDrop(first, controller, 1);
+    expect((await chat()).status).toBe(429);
+    // Once it has ended, the stream is free again.
+    await (await get(`/v1/generations/${id}/stream`, key)).text();
+    sim.behave({ tokens: ['ok'] });
+    await until('the stream is released', async () => (await chat()).status === 200);
   });
 });
