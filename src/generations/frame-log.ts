@@ -56,6 +56,12 @@ export class FrameLog {
     return freed;
   }
 
+  /** Drops every frame but the last; returns the bytes freed. */
+  keepLast(): number {
+    const last = this.frames[this.frames.length - 1];
+    return last === undefined ? 0 : this.evictTo(last.length);
+  }
+
   /** The frames after `after` available now; 'evicted' when some of those are no longer kept. */
   readNow(after: number): FrameRead | undefined {
     if (after + 1 < this.firstSeq && after < this.lastSeq) return 'evicted';

@@ -44,6 +44,12 @@ export interface ProducedGeneration {
   append(frames: Frame[]): Frame;
   /** Appends the terminal frame(s); nothing is appended after. */
   end(state: Exclude<GenerationState, 'running'>, frames: Frame[]): Frame;
+  /**
+   * After the end: the live client was sent every frame, so only the terminal one is kept (a resume after
+   * the end still replays the end; earlier frames are 410). Policy `abort` does this, so that a stream
+   * read to its end costs no memory after it.
+   */
+  delivered(): void;
   /** The live client has left (policy detach): the generation may now be stopped to free memory. */
   detached(): void;
   /** Reads this generation's own log, for a live client that fell behind. */

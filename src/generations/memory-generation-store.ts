@@ -93,6 +93,9 @@ export class MemoryGenerationStore implements GenerationStore {
       detached: () => {
         entry.detached = true;
       },
+      delivered: () => {
+        this.totalBytes -= entry.log.keepLast();
+      },
       reader: () => this.readerOf(entry),
     };
   }

@@ -33,7 +33,8 @@ interface Pending {
   queue: Array<[seq: number, frame: Frame]>;
   /** Set once the terminal frame is queued. */
   endState?: string;
-  flushing: boolean;
+  /** The pipeline in flight, if any: one at a time keeps the entries in order. */
+  flushing?: Promise<void>;
 }
 
 /**
@@ -78,7 +79,7 @@ export class RedisGenerationStore implements GenerationStore {
   begin(info: Omit<GenerationInfo, 'id'>, stop: (reason: GatewayError) => void): ProducedGeneration {
     const produced = this.local.begin(info, stop);
     const full: GenerationInfo = { ...info, id: produced.id };
-    const pending: Pending = { produced, info: full, queue: [], flushing: false };
+    const pending: Pending = { produced, info: full, queue: [] };
     this.producing.set(produced.id, pending);
     const batch = this.redis.multi();
     batch.hset(keys.meta(full.id), {
@@ -89,8 +90,8 @@ export class RedisGenerationStore implements GenerationStore {
       state: 'running',
     });
     batch.set(keys.alive(full.id), '1', 'PX', HEARTBEAT_TTL_MS);
-    if (full.conversationId !== undefined)
-      batch.set(keys.running(full.conversationId), full.id, 'PX', this.limits.ttlMs);
+    if (full.conversationId !== undefined) batch.set(keys.running(full.conversationId), full.id);
+    this.expire(batch, pending, this.limits.ttlMs + HEARTBEAT_TTL_MS);
     void batch.exec().catch(() => {});
     const queue = (frames: Frame[], from: number) => {
       for (let index = 0; index < frames.length; index++)
@@ -119,6 +120,11 @@ export class RedisGenerationStore implements GenerationStore {
         return out;
       },
       detached: () => produced.detached(),
+      delivered: () => {
+        produced.delivered();
+        // MINID keeps the terminal frame whether or not its XADD has been sent yet.
+        void this.redis.xtrim(keys.frames(produced.id), 'MINID', `0-${produced.lastSeq}`).catch(() => {});
+      },
       reader: () => produced.reader(),
     };
   }
@@ -165,8 +171,7 @@ export class RedisGenerationStore implements GenerationStore {
 
   /** Sends the queued frames in one pipeline, then whatever was queued meanwhile; one flush at a time. */
   private flush(pending: Pending): void {
-    if (pending.flushing || pending.queue.length === 0) return;
-    pending.flushing = true;
+    if (pending.flushing !== undefined || pending.queue.length === 0) return;
     const { id } = pending.info;
     const frames = pending.queue.splice(0);
     const batch = this.redis.pipeline();
@@ -180,27 +185,46 @@ export class RedisGenerationStore implements GenerationStore {
     if (ended) {
       batch.hset(keys.meta(id), 'state', pending.endState as string);
       batch.del(keys.alive(id));
-      for (const key of [keys.meta(id), keys.frames(id)]) batch.pexpire(key, this.limits.ttlMs);
       if (pending.info.conversationId !== undefined) batch.del(keys.running(pending.info.conversationId));
+      this.expire(batch, pending, this.limits.ttlMs);
     }
-    batch
+    pending.flushing = batch
       .exec()
-      .catch(() => {})
+      .then(
+        () => {},
+        () => {},
+      )
       .finally(() => {
-        pending.flushing = false;
+        pending.flushing = undefined;
         if (ended) this.producing.delete(id);
         else this.flush(pending);
       });
   }
 
+  /** Resolves once every frame queued so far is in Redis (or Redis refused it). */
   private async settled(pending: Pending): Promise<void> {
-    while (pending.flushing) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (pending.flushing !== undefined) await pending.flushing;
+  }
+
+  /**
+   * A generation's keys expire on their own: a TTL after its end, or while it runs a TTL after the last
+   * heartbeat, so those of an instance that died are gone a TTL later even if nobody resumed them.
+   */
+  private expire(batch: ReturnType<Redis['pipeline']>, pending: Pending, ms: number): void {
+    const { id, conversationId } = pending.info;
+    for (const key of [keys.meta(id), keys.frames(id)]) batch.pexpire(key, ms);
+    if (conversationId !== undefined && pending.endState === undefined)
+      batch.pexpire(keys.running(conversationId), ms);
   }
 
   private beat(): void {
     if (this.producing.size === 0) return;
     const batch = this.redis.pipeline();
-    for (const id of this.producing.keys()) batch.set(keys.alive(id), '1', 'PX', HEARTBEAT_TTL_MS);
+    for (const pending of this.producing.values()) {
+      if (pending.endState !== undefined) continue;
+      batch.set(keys.alive(pending.info.id), '1', 'PX', HEARTBEAT_TTL_MS);
+      this.expire(batch, pending, this.limits.ttlMs + HEARTBEAT_TTL_MS);
+    }
     void batch.exec().catch(() => {});
   }
 

@@ -148,7 +148,10 @@ export async function relayStream(
         stats.tokens = last.usage.completionTokens;
         stats.promptTokens = last.usage.promptTokens;
         const out = produced.end('done', frames);
-        if (direct) response.end(out);
+        if (direct) {
+          response.end(out);
+          if (policy === 'abort') produced.delivered();
+        }
         stats.firstWriteAt ??= performance.now();
         void call.finish();
         return { ok: true, done: last };

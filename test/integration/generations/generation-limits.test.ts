@@ -1,3 +1,4 @@
+import { type IncomingMessage, request } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -98,4 +99,60 @@ describe('the frames kept for resumers', () => {
     const stopped = await fetch(`${chatwire.url}/v1/generations/${ids[0]}/stream?after=0`);
     expect(stopped.status).toBe(410);
   }, 120_000);
+
+  it('a detached reply does not wait for a client that reads slowly: the model finishes, the client still gets every frame', async () => {
+    const { sim, chatwire } = await start({ CHATWIRE_GENERATION_BYTES: String(32 * 1024 * 1024) });
+    // 12 MB of reply: far more than the loopback sockets between them hold.
+    const tokens = Array.from({ length: 12_000 }, (_, index) => `${index}`.padEnd(1000, '.'));
+    sim.behave({ tokens });
+    const response = await pausedPost(chatwire.url);
+    await until(
+      'the upstream sent the whole reply while the client read nothing',
+      () => sim.activeStreams() === 0,
+      20_000,
+    );
+    const frames = completeFrames(await readAll(response), '\n');
+    const contents = frames.map(
+      (line) => (JSON.parse(line) as { message: { content: string } }).message.content,
+    );
+    expect(contents.slice(0, -1)).toEqual(tokens);
+    expect((JSON.parse(frames.at(-1) as string) as { done: boolean }).done).toBe(true);
+  }, 30_000);
+
+  it('a slow client of a detached reply whose unread frames were evicted gets one error frame saying so', async () => {
+    const { sim, chatwire } = await start({ CHATWIRE_GENERATION_BYTES: String(256 * 1024) });
+    sim.behave({ tokens: Array.from({ length: 12_000 }, (_, index) => `${index}`.padEnd(1000, '.')) });
+    const response = await pausedPost(chatwire.url);
+    await until('the upstream is done', () => sim.activeStreams() === 0, 20_000);
+    const frames = completeFrames(await readAll(response), '\n');
+    expect(frames.at(-1)).toBe(
+      '{"error":"this client fell too far behind: the frames it had not read yet were evicted (resume to see what is kept)"}\n',
+    );
+    expect(frames.slice(0, -1).every((line) => (JSON.parse(line) as { done: boolean }).done === false)).toBe(
+      true,
+    );
+  }, 30_000);
 });
+
+/** A detached /v1/chat whose client reads nothing until told: its socket applies backpressure. */
+function pausedPost(url: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      `${url}/v1/chat`,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'chatwire-on-disconnect': 'detach' } },
+      (response) => {
+        response.pause();
+        resolve(response);
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(chatBody());
+  });
+}
+
+async function readAll(response: IncomingMessage): Promise<string> {
+  let text = '';
+  response.setEncoding('utf8');
+  for await (const piece of response) text += piece;
+  return text;
+}
