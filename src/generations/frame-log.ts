@@ -59,7 +59,15 @@ export class FrameLog {
   /** Drops every frame but the last; returns the bytes freed. */
   keepLast(): number {
     const last = this.frames[this.frames.length - 1];
-    return last === undefined ? 0 : this.evictTo(last.length);
+    if (last === undefined || this.lastSeq < this.firstSeq) return 0;
+    const freed = this.bytes - last.length;
+    this.firstSeq = this.lastSeq;
+    this.bytes = last.length;
+    // A line is a view of the upstream read it came in: as text, it lets that read's buffer go (a Buffer copy
+    // would come from Node's shared pool and hold a whole slab of it).
+    this.frames = [typeof last === 'string' ? last : last.toString()];
+    this.head = 0;
+    return freed;
   }
 
   /** The frames after `after` available now; 'evicted' when some of those are no longer kept. */
