@@ -1,4 +1,4 @@
-import { ChatStream, type OllamaChunk, statsOf } from './chat-stream.js';
+import { ChatStream, type OllamaChunk, type Resumer, statsOf } from './chat-stream.js';
 import { ChatwireError, errorFromResponse } from './errors.js';
 import type {
   ChatReply,
@@ -17,6 +17,12 @@ export interface ClientOptions {
   apiKey?: string;
   /** Defaults to the global fetch; pass one to add headers, retries or a test transport. */
   fetch?: typeof fetch;
+  /**
+   * Streams resume by themselves when their connection drops mid-reply, up to `attempts` times in a row
+   * (default 3): they ask chatwire to keep generating for them (`chatwire-on-disconnect: detach`), and
+   * stop the generation when the caller leaves the loop or aborts. `false`: a drop ends the stream.
+   */
+  resume?: false | { attempts?: number };
 }
 
 export interface MessageInput {
@@ -68,8 +74,12 @@ export function createClient(options: ClientOptions): ChatwireClient {
     path: string,
     body?: unknown,
     signal?: AbortSignal,
+    extraHeaders: Record<string, string> = {},
   ): Promise<Response> {
-    const headers: Record<string, string> = { accept: 'application/json, application/x-ndjson' };
+    const headers: Record<string, string> = {
+      accept: 'application/json, application/x-ndjson',
+      ...extraHeaders,
+    };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
     let response: Response;
@@ -137,11 +147,30 @@ export function createClient(options: ClientOptions): ChatwireClient {
   }
 
   const conversationPath = (id: string) => `/v1/conversations/${encodeURIComponent(id)}`;
+  const attempts = options.resume === false ? 0 : (options.resume?.attempts ?? 3);
+  const detach: Record<string, string> = attempts > 0 ? { 'chatwire-on-disconnect': 'detach' } : {};
+  const generationPath = (id: string) => `/v1/generations/${encodeURIComponent(id)}`;
+  const resumer = (signal: AbortSignal | undefined): Resumer | undefined =>
+    attempts === 0
+      ? undefined
+      : {
+          attempts,
+          ...(signal && { signal }),
+          resume: (id, after) =>
+            request('GET', `${generationPath(id)}/stream?after=${after}`, undefined, signal),
+          stop: (id) => {
+            // Not the caller's signal: it may be the abort that asks for this stop.
+            request('POST', `${generationPath(id)}/stop`).catch(() => {});
+          },
+        };
 
   return {
     chat: {
       stream: (input) =>
-        new ChatStream(() => request('POST', '/v1/chat', chatBody(input, true), input.signal)),
+        new ChatStream(
+          () => request('POST', '/v1/chat', chatBody(input, true), input.signal, detach),
+          resumer(input.signal),
+        ),
       send: (input) => reply('POST', '/v1/chat', chatBody(input, false), input.signal),
     },
     conversations: {
@@ -181,14 +210,18 @@ export function createClient(options: ClientOptions): ChatwireClient {
         if (!response.ok) throw await errorFromResponse(response);
       },
       stream: (id, { signal, ...input }) =>
-        new ChatStream(() =>
-          request('POST', `${conversationPath(id)}/messages`, { ...input, stream: true }, signal),
+        new ChatStream(
+          () =>
+            request('POST', `${conversationPath(id)}/messages`, { ...input, stream: true }, signal, detach),
+          resumer(signal),
         ),
       send: (id, { signal, ...input }) =>
         reply('POST', `${conversationPath(id)}/messages`, { ...input, stream: false }, signal),
       regenerate: (id, { signal, ...input } = {}) =>
-        new ChatStream(() =>
-          request('POST', `${conversationPath(id)}/regenerate`, { ...input, stream: true }, signal),
+        new ChatStream(
+          () =>
+            request('POST', `${conversationPath(id)}/regenerate`, { ...input, stream: true }, signal, detach),
+          resumer(signal),
         ),
     },
     personas: {

@@ -57,6 +57,10 @@ const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
+  CHATWIRE_DETACH_MS: z.coerce.number().int().min(1).default(600_000),
+  CHATWIRE_GENERATION_TTL_MS: z.coerce.number().int().min(1).default(300_000),
+  CHATWIRE_GENERATION_BYTES: z.coerce.number().int().min(1024).default(2_097_152),
+  CHATWIRE_GENERATION_MAX_BYTES: z.coerce.number().int().min(1024).default(67_108_864),
   CHATWIRE_REDIS_FAILURE: z.enum(['open', 'closed']).default('open'),
   CHATWIRE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CHATWIRE_LOG_CONTENT: z.stringbool().default(false),
@@ -128,6 +132,8 @@ export interface Config {
   auth: { requireAuth: boolean; refreshMs: number; metricsRequireKey: boolean };
   /** Streams at once over all keys (0 = no limit); where limits live (no `redisUrl`: in this process). */
   rateLimits: { maxStreams: number; redisUrl?: string; redisFailure: 'open' | 'closed' };
+  /** Resumable replies: how long a detached one runs without its client, and the frames kept for resumers. */
+  generations: { detachMs: number; ttlMs: number; perGenerationBytes: number; totalBytes: number };
   /** Explicit origins, `'*'`, or undefined for the default: localhost and 127.0.0.1 on any port. */
   corsOrigins: string[] | '*' | undefined;
   log: { level: string; content: boolean };
@@ -237,6 +243,12 @@ export function loadConfig(env: Env = process.env): Config {
       maxStreams: values.CHATWIRE_MAX_STREAMS,
       ...(values.REDIS_URL !== undefined && { redisUrl: values.REDIS_URL }),
       redisFailure: values.CHATWIRE_REDIS_FAILURE,
+    },
+    generations: {
+      detachMs: values.CHATWIRE_DETACH_MS,
+      ttlMs: values.CHATWIRE_GENERATION_TTL_MS,
+      perGenerationBytes: values.CHATWIRE_GENERATION_BYTES,
+      totalBytes: values.CHATWIRE_GENERATION_MAX_BYTES,
     },
     log: { level: values.CHATWIRE_LOG_LEVEL, content: values.CHATWIRE_LOG_CONTENT },
     storage: {

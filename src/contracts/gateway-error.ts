@@ -23,6 +23,12 @@ export type GatewayErrorCode =
   | 'shutting_down'
   /** Every host that could serve the request is at its stream limit, and the wait for one ran out. */
   | 'overloaded'
+  /** A generation ended by a stop request, by CHATWIRE_DETACH_MS, or to free the memory of kept frames. */
+  | 'generation_stopped'
+  /** The instance producing a generation died; a resume on another one ends with this. */
+  | 'generation_lost'
+  /** A resume asked for frames no longer kept. */
+  | 'generation_evicted'
   | 'internal';
 
 export class GatewayError extends Error {

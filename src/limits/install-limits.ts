@@ -43,6 +43,11 @@ export function installLimits(
       release();
       return (end as (...endArgs: unknown[]) => typeof raw).apply(this, args);
     } as typeof raw.end;
-    raw.once('close', release);
+    // A detached generation goes on after its client left: its stream still counts until it ends.
+    raw.once('close', () => {
+      const outlives = request.relayStats.outlives;
+      if (outlives === undefined) release();
+      else void outlives.then(release);
+    });
   });
 }

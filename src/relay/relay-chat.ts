@@ -3,6 +3,16 @@ import type { FastifyReply } from 'fastify';
 import type { ChatChunk, ChunkBatch, DoneChunk } from '../contracts/chat-chunk.js';
 import type { ChatRequest } from '../contracts/chat-request.js';
 import { GatewayError } from '../contracts/gateway-error.js';
+import { disconnectPolicy } from '../generations/disconnect-policy.js';
+import { generationErrors } from '../generations/generation-errors.js';
+import type {
+  DisconnectPolicy,
+  Frame,
+  FrameFormat,
+  GenerationStore,
+  ProducedGeneration,
+} from '../generations/generation-types.js';
+import { pumpFrames } from '../generations/pump-frames.js';
 import type { ChatUpstream } from '../upstream/chat-upstream.js';
 import type { ActiveCalls } from './active-calls.js';
 import type { RelayStats } from './relay-stats.js';
@@ -13,13 +23,19 @@ export interface RelayDeps {
   upstream: ChatUpstream;
   timeouts: RelayTimeouts;
   activeCalls: ActiveCalls;
+  /** Where every streamed reply's frames are kept for resumers. */
+  generations: GenerationStore;
+  /** How long a detached generation may run on after its client left. */
+  detachMs: number;
 }
 
 /** A downstream wire format for streams. Stateful encoders (ids, "role on the first chunk") are per request. */
 export interface StreamEncoder {
   contentType: string;
-  /** One write for the chunks of one upstream read; the batch with the `done` chunk closes the stream. */
-  batch(batch: ChunkBatch): Buffer | string;
+  /** How frames are delimited: NDJSON lines, or SSE events (which carry their number as `id:`). */
+  format: FrameFormat;
+  /** The frames for the chunks of one upstream read, one per line or event the client sees. */
+  frames(batch: ChunkBatch): Frame[];
   /** The in-band end of a stream that failed after its status was sent. */
   errorLine(error: GatewayError): string;
   /** Something the client ignores, sent while the first token is slow; absent = the format has none. */
@@ -27,10 +43,15 @@ export interface StreamEncoder {
 }
 
 /**
- * Relays one streamed reply. Status and headers wait for the first upstream chunk, so a failure before it is
- * thrown as a GatewayError for the route's error handler, with its true status. The exception is a format
- * with keep-alives: once the first is sent, the stream is committed. From then on every early end becomes
- * the encoder's error line, so the client never sees a silently truncated stream.
+ * Relays one streamed reply, as a generation (`chatwire-generation-id`) whose frames are kept for resumers.
+ * Status and headers wait for the first upstream chunk, so a failure before it is thrown as a GatewayError
+ * for the route's error handler, with its true status. The exception is a format with keep-alives: once the
+ * first is sent, the stream is committed. From then on every early end becomes the encoder's error line, so
+ * the client never sees a silently truncated stream.
+ *
+ * The live client is written to directly. With policy `abort` its backpressure pauses the upstream and its
+ * leaving aborts it, as before generations existed. With `detach` the call no longer depends on the
+ * response: a slow client is served from the log at its own pace, and one that leaves lets the reply finish.
  */
 export async function relayStream(
   deps: RelayDeps,
@@ -41,31 +62,68 @@ export async function relayStream(
     keepAliveMs?: number;
     /** Sees every batch before it is written (conversations record the reply with it). */
     observe?: (batch: ChunkBatch) => void;
+    /** `abort` unless the request asks otherwise (chatwire-on-disconnect). */
+    defaultPolicy?: DisconnectPolicy;
+    conversationId?: string;
   },
 ): Promise<StreamOutcome> {
   const { reply, encoder } = options;
+  const policy = disconnectPolicy(reply.request.headers, options.defaultPolicy ?? 'abort');
   const response = reply.raw;
   const stats = reply.request.relayStats;
   const call = new UpstreamCall(deps.upstream, deps.timeouts, response, deps.activeCalls);
   noteCall(stats, call, options.request);
-  let committed = false;
-  const commit = () => {
-    if (committed) return;
-    committed = true;
+  let generation: ProducedGeneration | undefined;
+  let generationOver: (() => void) | undefined;
+  /** The live client is written to directly; false once it left, or while it catches up from the log. */
+  let direct = true;
+  const commit = (): ProducedGeneration => {
+    if (generation !== undefined) return generation;
+    const produced = deps.generations.begin(
+      {
+        owner: reply.request.apiKey?.id ?? null,
+        format: encoder.format,
+        policy,
+        ...(options.conversationId !== undefined && { conversationId: options.conversationId }),
+      },
+      (reason) => call.abort(reason),
+    );
+    generation = produced;
     reply.hijack();
     response.writeHead(200, {
       ...(reply.getHeaders() as OutgoingHttpHeaders),
       'content-type': encoder.contentType,
       'cache-control': 'no-cache',
       'x-accel-buffering': 'no',
+      [GENERATION_HEADER]: produced.id,
     });
+    if (policy === 'detach') {
+      stats.outlives = new Promise((resolve) => {
+        generationOver = resolve;
+      });
+      call.detach(
+        () => {
+          direct = false;
+          produced.detached();
+        },
+        deps.detachMs,
+        () => generationErrors.detachTimeout(deps.detachMs),
+      );
+    }
+    return produced;
+  };
+  /** A detached generation's client that cannot take more now reads the rest from the log instead. */
+  const catchUp = (produced: ProducedGeneration) => {
+    direct = false;
+    const from = produced.lastSeq;
+    void pumpFrames(produced.reader(), response, from).catch(() => response.destroy());
   };
   const keepAlive = encoder.keepAlive;
   const pinger =
     keepAlive && options.keepAliveMs
       ? setInterval(() => {
           commit();
-          response.write(keepAlive());
+          if (direct) response.write(keepAlive());
         }, options.keepAliveMs)
       : undefined;
 
@@ -79,37 +137,59 @@ export async function relayStream(
       nameUpstream(reply, stats);
     }
     stats.ttftMs = call.firstChunkMs;
-    commit();
+    const produced = commit();
     while (batch !== undefined) {
       const last = batch[batch.length - 1];
       stats.chunks += batch.length;
       options.observe?.(batch);
-      const flushed = response.write(encoder.batch(batch));
-      stats.firstWriteAt ??= performance.now();
+      const frames = encoder.frames(batch);
       if (last?.type === 'done') {
+        // Before the end: the limits charge the tokens as the response's last bytes are handed over.
         stats.tokens = last.usage.completionTokens;
         stats.promptTokens = last.usage.promptTokens;
-        response.end();
+        const out = produced.end('done', frames);
+        if (direct) {
+          response.end(out);
+          if (policy === 'abort') produced.delivered();
+        }
+        stats.firstWriteAt ??= performance.now();
         void call.finish();
         return { ok: true, done: last };
       }
-      if (!flushed) await drained(call, response);
+      const out = produced.append(frames);
+      if (direct) {
+        const flushed = response.write(out);
+        stats.firstWriteAt ??= performance.now();
+        if (!flushed) {
+          if (policy === 'abort') await drained(call, response);
+          else catchUp(produced);
+        }
+      }
       batch = await call.next();
     }
     throw new GatewayError('upstream_protocol_error', 502, 'upstream sent no chunks');
   } catch (error) {
     call.dispose();
     stats.failure = error;
-    if (!committed) throw error;
+    if (generation === undefined) throw error;
     const failure = error as GatewayError;
+    const out = generation.end(endStateOf(failure), [encoder.errorLine(failure)]);
     if (failure.code === 'client_closed') {
       response.destroy();
     } else {
       stats.error = failure.message;
-      response.end(encoder.errorLine(failure));
+      if (direct) response.end(out);
     }
     return { ok: false, error: failure };
+  } finally {
+    generationOver?.();
   }
+}
+
+export const GENERATION_HEADER = 'chatwire-generation-id';
+
+function endStateOf(error: GatewayError): 'failed' | 'stopped' {
+  return error.code === 'generation_stopped' || error.code === 'client_closed' ? 'stopped' : 'failed';
 }
 
 /** How a committed stream ended; failures before the commit are thrown instead. */

@@ -16,6 +16,11 @@ export interface RelayStats extends RouteNote {
   promptTokens?: number;
   chunks: number;
   error?: string;
+  /**
+   * Set for a detached generation: it resolves when the generation ends, which may be after the client
+   * left, so what the request holds (its stream under the limits) is held until then.
+   */
+  outlives?: Promise<void>;
   /** The error the relay ended with, for metrics to classify; never logged as is. */
   failure?: unknown;
 }

@@ -28,7 +28,7 @@ export class UpstreamCall {
   private firstTokenTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private idlePaused = false;
-  private readonly onClientClose = () => {
+  private onClientClose = () => {
     if (!this.response.writableFinished) this.abort(relayErrors.clientClosed());
   };
 
@@ -91,6 +91,21 @@ export class UpstreamCall {
   resumeIdle(): void {
     this.idlePaused = false;
     this.idleTimer?.refresh();
+  }
+
+  /**
+   * From now on the client leaving no longer aborts the upstream: `onLeft` is told instead, and the call
+   * goes on for at most `maxMs` more (then it is aborted with `reason`), so a reply nobody reads is bounded.
+   */
+  detach(onLeft: () => void, maxMs: number, reason: () => GatewayError): void {
+    this.response.off('close', this.onClientClose);
+    this.onClientClose = () => {
+      if (this.response.writableFinished) return;
+      onLeft();
+      this.startTimer(maxMs, reason);
+    };
+    if (this.response.destroyed) this.onClientClose();
+    else this.response.once('close', this.onClientClose);
   }
 
   abort(reason: GatewayError): void {

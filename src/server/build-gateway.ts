@@ -6,6 +6,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config/config.js';
 import { MemoryReplyLock } from '../conversations/reply-lock.js';
+import type { GenerationStore } from '../generations/generation-types.js';
+import { MemoryGenerationStore } from '../generations/memory-generation-store.js';
 import { createLimiter } from '../limits/create-limiter.js';
 import { installLimits } from '../limits/install-limits.js';
 import { GatewayMetrics } from '../metrics/gateway-metrics.js';
@@ -26,6 +28,7 @@ import { installErrorHandler } from './error-handler.js';
 import { installRequestLog } from './request-log.js';
 import { registerChatRoute } from './routes/chat-route.js';
 import { registerConversationRoutes } from './routes/conversations/conversation-routes.js';
+import { registerGenerationRoutes } from './routes/generations/generation-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerOllamaGenerationRoutes } from './routes/ollama-api/ollama-generation-routes.js';
 import { registerOllamaMetaRoutes } from './routes/ollama-api/ollama-meta-routes.js';
@@ -41,6 +44,8 @@ export interface Gateway {
   activeCalls: ActiveCalls;
   /** Whether browsers get the chat page at `/` (false when this install did not build it). */
   pageBuilt: boolean;
+  /** The streamed replies kept for resumers. */
+  generations: GenerationStore;
   /** Stops accepting, lets streams run for the grace period, ends the rest with an error line, then closes. */
   shutdown(graceMs?: number): Promise<void>;
 }
@@ -109,7 +114,21 @@ export async function buildGateway(
   registerHealthRoutes(app, { config, upstream, pool });
   registerUpstreamsRoute(app, pool);
   registerMetricsRoute(app, metrics);
-  const relay = { upstream, timeouts: config.timeouts, activeCalls };
+  // With Redis, a reply can be resumed on any instance; its frames are still kept here for local readers.
+  const generations: GenerationStore =
+    redisUrl === undefined
+      ? new MemoryGenerationStore(config.generations)
+      : new (await import('../generations/redis-generation-store.js')).RedisGenerationStore(
+          redisUrl,
+          config.generations,
+        );
+  const relay = {
+    upstream,
+    timeouts: config.timeouts,
+    activeCalls,
+    generations,
+    detachMs: config.generations.detachMs,
+  };
   const personas = new PersonaDirectory([{ name: 'default', ...config.persona }, ...config.personas]);
   const pending = new PendingWork();
   const recovered = await store.recoverInterruptedReplies();
@@ -128,6 +147,7 @@ export async function buildGateway(
     allowedModels: config.allowedModels,
   });
   registerOllamaGenerationRoutes(app, { ...relay, config });
+  registerGenerationRoutes(app, { generations, conversations: store, keys });
   const page = registerPageRoutes(app);
   registerOllamaMetaRoutes(app, { config, upstream, page });
   registerOpenAiRoutes(app, { ...relay, config });
@@ -158,16 +178,20 @@ export async function buildGateway(
       await keys.stop();
       await limiter.close();
       await lock.close();
+      await generations.close();
       await tracing?.shutdown();
       await store.close();
     })();
     return closing;
   };
 
-  return { app, config, upstream, activeCalls, pageBuilt: page.built, shutdown };
+  return { app, config, upstream, activeCalls, pageBuilt: page.built, generations, shutdown };
 }
 
+/** A page on another origin must be able to read a stream's generation id, to resume it. */
+const EXPOSED_HEADERS = ['chatwire-generation-id'];
+
 function corsOptions(origins: Config['corsOrigins']) {
-  if (origins === '*') return { origin: '*', credentials: false };
-  return { origin: origins ?? [LOCAL_ORIGIN], credentials: true };
+  if (origins === '*') return { origin: '*', credentials: false, exposedHeaders: EXPOSED_HEADERS };
+  return { origin: origins ?? [LOCAL_ORIGIN], credentials: true, exposedHeaders: EXPOSED_HEADERS };
 }

@@ -209,7 +209,27 @@ for (const backend of storeBackends) {
       expect((await messagesOf(id))[1]).toMatchObject({ content: 'ab', error: 'runner died' });
     });
 
-    it('record an interrupted reply with a prefix of what the client received when it leaves', async () => {
+    it('finish the reply in the store when the client leaves mid-stream (detach, the default)', async () => {
+      const { id } = await newConversation();
+      const tokens = Array.from({ length: 40 }, (_, i) => `t${i} `);
+      sim.behave({ tokens, tokenDelayMs: 5 });
+      const controller = new AbortController();
+      const response = await api(
+        'POST',
+        `/v1/conversations/${id}/messages`,
+        { content: 'count' },
+        { signal: controller.signal },
+      );
+      expect(response.headers.get('chatwire-generation-id')).toMatch(/^gen_[0-9a-f]{24}$/);
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      await reader.read();
+      controller.abort();
+      await vi.waitFor(async () => expect((await messagesOf(id))[1]?.status).toBe('complete'));
+      expect((await messagesOf(id))[1]?.content).toBe(tokens.join(''));
+      expect(sim.aborts).toEqual([]);
+    });
+
+    it('record an interrupted reply with a prefix of what the client received when it leaves a reply it asked to abort', async () => {
       const { id } = await newConversation();
       sim.behave({ tokens: Array.from({ length: 300 }, (_, i) => `t${i} `), tokenDelayMs: 5 });
       const controller = new AbortController();
@@ -217,7 +237,10 @@ for (const backend of storeBackends) {
         'POST',
         `/v1/conversations/${id}/messages`,
         { content: 'count' },
-        { signal: controller.signal },
+        {
+          signal: controller.signal,
+          headers: { 'content-type': 'application/json', 'chatwire-on-disconnect': 'abort' },
+        },
       );
       const reader = (response.body as ReadableStream<Uint8Array>).getReader();
       let received = '';

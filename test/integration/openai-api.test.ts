@@ -270,9 +270,13 @@ describe.each<UpstreamKind>(['ollama', 'openai'])('OpenAI-compatible API over a 
         body: JSON.stringify({ model: 'llama3.2', messages: hi, stream: true }),
       });
       expect(response.status).toBe(200);
-      const events = (await response.text()).split('\n\n').filter((event) => event.startsWith('data: '));
+      // The error is the generation's one frame: `id: <generation>-1`, then its data.
+      const id = response.headers.get('chatwire-generation-id');
+      const events = (await response.text()).split('\n\n').filter((event) => event.includes('data: '));
       expect(events).toHaveLength(1);
-      const error = JSON.parse((events[0] as string).slice('data: '.length));
+      const [idLine, dataLine] = (events[0] as string).split('\n') as [string, string];
+      expect(idLine).toBe(`id: ${id}-1`);
+      const error = JSON.parse(dataLine.slice('data: '.length));
       expect(error.error.message).toMatch(/timed out after 150 ms waiting for the first token/);
       expect(error.error.type).toBe('timeout_error');
     } finally {

@@ -207,12 +207,13 @@ class Simulator extends SimulatorServer<SimBehaviour> implements OllamaSimulator
   private chat(res: ServerResponse, recorded: RecordedRequest, decoded: GoDecoded | undefined): void {
     const epoch = this.epoch;
     const slot = this.sent.push(Buffer.alloc(0)) - 1;
+    const sentBytes = new GrowingBytes();
     const behaviour = this.behaviour;
     this.active++;
     const exchange = new ChatExchange(res, behaviour.writeMode ?? 'line', {
       onBytes: (bytes) => {
         if (epoch !== this.epoch) return;
-        this.sent[slot] = Buffer.concat([this.sent[slot] ?? Buffer.alloc(0), bytes]);
+        this.sent[slot] = sentBytes.append(bytes);
       },
       onClientGone: (phase, status) => {
         if (epoch !== this.epoch) return;
@@ -283,4 +284,24 @@ export async function startOllamaSimulator(
   options: { models?: string[]; version?: string } = {},
 ): Promise<OllamaSimulator> {
   return new Simulator(options.version ?? '0.33.0', options.models ?? DEFAULT_MODELS).listen();
+}
+
+/**
+ * Bytes appended in place with a doubling capacity, so recording a long stream costs linear time (a concat
+ * per write made a 10 MB reply take minutes). Each view returned stays as it was when returned.
+ */
+class GrowingBytes {
+  private bytes = Buffer.alloc(1024);
+  private length = 0;
+
+  append(piece: Buffer): Buffer {
+    if (this.length + piece.length > this.bytes.length) {
+      const larger = Buffer.alloc(Math.max(this.bytes.length * 2, this.length + piece.length));
+      this.bytes.copy(larger, 0, 0, this.length);
+      this.bytes = larger;
+    }
+    piece.copy(this.bytes, this.length);
+    this.length += piece.length;
+    return this.bytes.subarray(0, this.length);
+  }
 }

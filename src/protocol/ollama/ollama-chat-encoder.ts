@@ -9,6 +9,7 @@ import { encodeNdjson } from '../ndjson/ndjson-decoder.js';
  */
 export const ollamaChatEncoder = {
   contentType: 'application/x-ndjson',
+  format: 'ndjson' as const,
 
   batch(batch: ChunkBatch): Buffer {
     const first = lineOf(batch[0] as ChatChunk);
@@ -21,6 +22,11 @@ export const ollamaChatEncoder = {
       end += line.length;
     }
     return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
+  },
+
+  /** One frame (line) per chunk, for a generation's log: views of the upstream's bytes, not copies. */
+  frames(batch: ChunkBatch): Buffer[] {
+    return batch.map(lineOf);
   },
 
   errorLine(error: { message: string }): string {

@@ -8,11 +8,16 @@ import { ollamaChatEncoder, toOllamaObject } from './ollama-chat-encoder.js';
  */
 export const ollamaGenerateEncoder = {
   contentType: 'application/x-ndjson',
+  format: 'ndjson' as const,
 
   batch(batch: ChunkBatch): string {
     let text = '';
     for (const chunk of batch) text += encodeNdjson(toGenerateObject(chunk));
     return text;
+  },
+
+  frames(batch: ChunkBatch): string[] {
+    return batch.map((chunk) => encodeNdjson(toGenerateObject(chunk)));
   },
 
   errorLine: ollamaChatEncoder.errorLine,

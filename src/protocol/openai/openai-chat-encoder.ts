@@ -27,6 +27,7 @@ export function newCompletionIdentity(model: string): CompletionIdentity {
  */
 export class OpenAiStreamEncoder {
   readonly contentType = 'text/event-stream';
+  readonly format = 'sse' as const;
   private roleSent = false;
   private toolCalls = 0;
 
@@ -36,38 +37,42 @@ export class OpenAiStreamEncoder {
   ) {}
 
   batch(batch: ChunkBatch): string {
-    let out = '';
-    for (const chunk of batch) out += chunk.type === 'delta' ? this.delta(chunk) : this.done(chunk);
+    return this.frames(batch).join('');
+  }
+
+  /** One frame per SSE event, in order, for a generation's log (which adds each its `id:`). */
+  frames(batch: ChunkBatch): string[] {
+    const out: string[] = [];
+    for (const chunk of batch) {
+      if (chunk.type === 'delta') this.delta(chunk, out);
+      else this.done(chunk, out);
+    }
     return out;
   }
 
   errorLine(error: GatewayError): string {
-    return encodeSseData(
-      JSON.stringify(openAiErrorBody(error.statusCode, error.message, { code: error.code })),
-    );
+    return openAiErrorEvent(error);
   }
 
   keepAlive(): string {
     return encodeSseComment('ping');
   }
 
-  private delta(chunk: Extract<ChatChunk, { type: 'delta' }>): string {
-    let out = '';
-    if (chunk.thinking) out += this.event({ reasoning_content: chunk.thinking });
-    if (chunk.content !== '') out += this.event({ content: chunk.content });
+  private delta(chunk: Extract<ChatChunk, { type: 'delta' }>, out: string[]): void {
+    if (chunk.thinking) out.push(this.event({ reasoning_content: chunk.thinking }));
+    if (chunk.content !== '') out.push(this.event({ content: chunk.content }));
     if (chunk.toolCalls) {
       const calls = chunk.toolCalls.map((call) => toToolCallFragment(call, this.toolCalls++));
-      out += this.event({ tool_calls: calls });
+      out.push(this.event({ tool_calls: calls }));
     }
-    return out;
   }
 
-  private done(chunk: DoneChunk): string {
-    let out = this.roleSent ? '' : this.event({ content: '' });
-    out += this.event({}, finishReason(chunk, this.toolCalls > 0));
+  private done(chunk: DoneChunk, out: string[]): void {
+    if (!this.roleSent) out.push(this.event({ content: '' }));
+    out.push(this.event({}, finishReason(chunk, this.toolCalls > 0)));
     if (this.includeUsage)
-      out += encodeSseData(JSON.stringify({ ...this.envelope([]), usage: usageOf(chunk) }));
-    return out + SSE_DONE;
+      out.push(encodeSseData(JSON.stringify({ ...this.envelope([]), usage: usageOf(chunk) })));
+    out.push(SSE_DONE);
   }
 
   private event(delta: Record<string, unknown>, finish: string | null = null): string {
@@ -85,6 +90,13 @@ export class OpenAiStreamEncoder {
     const { id, created, model } = this.identity;
     return { id, object: 'chat.completion.chunk', created, model, choices };
   }
+}
+
+/** The in-band end of an SSE stream that failed after its status was sent: one `data: {"error":…}` event. */
+export function openAiErrorEvent(error: GatewayError): string {
+  return encodeSseData(
+    JSON.stringify(openAiErrorBody(error.statusCode, error.message, { code: error.code })),
+  );
 }
 
 /** The non-streaming `chat.completion` object. */

@@ -119,6 +119,9 @@ export function createConversationReplier(deps: ReplyDeps) {
         reply,
         encoder: ollamaChatEncoder,
         observe: (batch) => recorder.observe(batch),
+        // A stored conversation is worth finishing: the reply is complete in it even if the client left.
+        defaultPolicy: 'detach',
+        conversationId: conversation.id,
       });
       // The client has its answer by now; a store failure here is the gateway's to log, not the client's.
       const recorded = outcome.ok ? complete(outcome.done.usage) : recorder.finish(endingFor(outcome.error));
@@ -132,9 +135,16 @@ export function createConversationReplier(deps: ReplyDeps) {
   }
 }
 
-/** The client leaving or chatwire stopping interrupts a reply; anything else failed it. */
+/**
+ * The client leaving, a stop (POST /v1/generations/…/stop, or a detached generation's time or memory running
+ * out) or chatwire stopping interrupts a reply, keeping its text; anything else failed it.
+ */
 function endingFor(error: GatewayError) {
-  if (error.code === 'client_closed' || error.code === 'shutting_down') {
+  if (
+    error.code === 'client_closed' ||
+    error.code === 'shutting_down' ||
+    error.code === 'generation_stopped'
+  ) {
     return { status: 'interrupted' as const, error: error.message };
   }
   return { status: 'failed' as const, error: error.message ?? String(error) };
