@@ -114,9 +114,13 @@ export function createConversationReplier(deps: ReplyDeps) {
   }
 }
 
-/** The client leaving or chatwire stopping interrupts a reply; anything else failed it. */
+/** The client leaving, a stop or chatwire stopping interrupts a reply; anything else failed it. */
 function endingFor(error: GatewayError) {
-  if (error.code === 'client_closed' || error.code === 'shutting_down') {
+  if (
+    error.code === 'client_closed' ||
+    error.code === 'shutting_down' ||
+    error.code === 'generation_stopped'
+  ) {
     return { status: 'interrupted' as const, error: error.message };
   }
   return { status: 'failed' as const, error: error.message ?? String(error) };
