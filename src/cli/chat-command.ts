@@ -59,6 +59,9 @@ export async function chat(promptArg: string | undefined, options: ChatOptions):
   const client = createClient({
     baseUrl: options.url,
     ...(options.apiKey !== undefined && { apiKey: options.apiKey }),
+    // Ctrl-C must stop the model even when the process exits at once: the gateway aborts it as the
+    // connection closes, where a resumable stream would need a stop request sent on the way out.
+    resume: false,
   });
   const stream = client.chat.stream({
     messages: [{ role: 'user', content: prompt }],

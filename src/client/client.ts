@@ -20,7 +20,8 @@ export interface ClientOptions {
   /**
    * Streams resume by themselves when their connection drops mid-reply, up to `attempts` times in a row
    * (default 3): they ask chatwire to keep generating for them (`chatwire-on-disconnect: detach`), and
-   * stop the generation when the caller leaves the loop or aborts. `false`: a drop ends the stream.
+   * stop the generation when the caller leaves the loop or aborts. `false`: a drop ends the stream, and
+   * the gateway stops the model as soon as the connection closes (`chatwire-on-disconnect: abort`).
    */
   resume?: false | { attempts?: number };
 }
@@ -148,7 +149,8 @@ export function createClient(options: ClientOptions): ChatwireClient {
 
   const conversationPath = (id: string) => `/v1/conversations/${encodeURIComponent(id)}`;
   const attempts = options.resume === false ? 0 : (options.resume?.attempts ?? 3);
-  const detach: Record<string, string> = attempts > 0 ? { 'chatwire-on-disconnect': 'detach' } : {};
+  // Without resuming, a stream that is left stops the model at once, conversation replies included.
+  const detach: Record<string, string> = { 'chatwire-on-disconnect': attempts > 0 ? 'detach' : 'abort' };
   const generationPath = (id: string) => `/v1/generations/${encodeURIComponent(id)}`;
   const resumer = (signal: AbortSignal | undefined): Resumer | undefined =>
     attempts === 0

@@ -102,8 +102,10 @@ describe.skipIf(!available)('chat on the embedded engine', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const events = (await response.text())
       .split('\n\n')
-      .filter((event) => event.startsWith('data: '))
-      .map((event) => event.slice('data: '.length));
+      // Each event is a frame of the generation: `id: <generation>-<n>`, then its data.
+      .map((event) => event.split('\n').find((line) => line.startsWith('data: ')))
+      .filter((line) => line !== undefined)
+      .map((line) => line.slice('data: '.length));
     expect(events.at(-1)).toBe('[DONE]');
     const chunks = events.slice(0, -1).map((data) => JSON.parse(data));
     const text = chunks.map((chunk) => chunk.choices[0]?.delta?.content ?? '').join('');

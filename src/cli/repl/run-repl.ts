@@ -21,6 +21,9 @@ export async function runRepl(options: ReplOptions): Promise<number> {
   const client = createClient({
     baseUrl: options.url,
     ...(options.apiKey !== undefined && { apiKey: options.apiKey }),
+    // Ctrl-C must stop the model even when the process exits at once: the gateway aborts it as the
+    // connection closes, where a resumable stream would need a stop request sent on the way out.
+    resume: false,
   });
   const note = (text: string) => process.stderr.write(`${dim(text)}\n`);
   const session = new ChatSession(
