@@ -7,6 +7,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ChatPage, openChatPage, screenshotPath } from '../../support/chat-page-fixture.js';
 import { browserTestsRun, launchChromium } from '../../support/chromium.js';
+import { startCuttingHttpProxy } from '../../support/cutting-http-proxy.js';
 import { type KeysFixture, startWithKeys } from '../../support/keys-fixture.js';
 import { longMarkdown, tokensOf } from '../../support/long-markdown.js';
 import { traceMainThreadTasks } from '../../support/main-thread-tasks.js';
@@ -303,6 +304,43 @@ describe.runIf(runInBrowser)('the chat page', { timeout: 30_000 }, () => {
         if (!(name === 'phone' && colorScheme === 'dark')) await chat.close();
       }
     }
+  });
+});
+
+describe.runIf(runInBrowser)('the chat page when its connection drops mid-reply', { timeout: 30_000 }, () => {
+  let sim: OllamaSimulator;
+  let chatwire: RunningGateway;
+  let proxy: Awaited<ReturnType<typeof startCuttingHttpProxy>>;
+  let browser: Browser;
+  beforeAll(async () => {
+    sim = await startOllamaSimulator();
+    chatwire = await startGateway(sim.url);
+    // The page is served through the proxy, so its API calls go through it too.
+    proxy = await startCuttingHttpProxy(chatwire.url, {
+      cut: (request) => request.method === 'POST' && /\/messages$/.test(request.url ?? ''),
+      afterBytes: 600,
+    });
+    browser = await launchChromium();
+  }, 30_000);
+  afterAll(async () => {
+    await browser?.close();
+    await proxy?.close();
+    await chatwire?.close();
+    await sim?.close();
+  });
+
+  it('resumes the generation where it left off: the whole reply, nothing twice, and complete', async () => {
+    const tokens = Array.from({ length: 60 }, (_, i) => `t${i} `);
+    sim.behave({ tokens, tokenDelayMs: 10 });
+    const chat = await openChatPage(browser, proxy.url);
+    await chat.send('Keep going.');
+    await chat.waitForReplyState('complete');
+    expect(proxy.cuts).toBe(1);
+    expect(chat.requests.some((url) => /\/v1\/generations\/[^/]+\/stream\?after=\d+/.test(url))).toBe(true);
+    expect((await chat.lastReplyBody().innerText()).trim()).toBe(tokens.join('').trim());
+    // One generation upstream: the drop did not start the reply again.
+    expect(sim.requests.filter((request) => request.path === '/api/chat')).toHaveLength(1);
+    await chat.close();
   });
 });
 
