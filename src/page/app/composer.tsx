@@ -35,12 +35,16 @@ export function Composer(props: { streaming: boolean; onSend(text: string): void
           }
         }}
       />
+      {/*
+        Two buttons, neither a submit button: when Stop's click ends the reply, the button that takes its place
+        must not take the click's default action too and send what was typed meanwhile.
+      */}
       {props.streaming ? (
-        <button type="button" class="stop" onClick={props.onStop} aria-keyshortcuts="Escape">
+        <button key="stop" type="button" class="stop" onClick={props.onStop} aria-keyshortcuts="Escape">
           Stop
         </button>
       ) : (
-        <button type="submit" class="send" disabled={text.trim() === ''}>
+        <button key="send" type="button" class="send" disabled={text.trim() === ''} onClick={send}>
           Send
         </button>
       )}

@@ -88,13 +88,24 @@ describe.runIf(runInBrowser)('the chat page', { timeout: 30_000 }, () => {
     sim.behave({ tokens: ['The first part', ' and the rest'], tokenDelayMs: 60_000 });
     await chat.send('Tell me a long story.');
     await chat.lastReplyBody().getByText('The first part').waitFor();
+    // The input stays usable while the reply streams: Shift+Enter adds a line, Enter waits for the reply.
+    const box = chat.page.locator('textarea#message');
+    await box.fill('Next question');
+    await chat.page.keyboard.press('Shift+Enter');
+    await chat.page.keyboard.type('on two lines');
+    await chat.page.keyboard.press('Enter');
+    expect(await box.inputValue()).toBe('Next question\non two lines');
+    expect(await chat.page.locator('article.message.user').count()).toBe(1);
     await chat.page.getByRole('button', { name: 'Stop' }).click();
     expect((await sim.nextAbort()).phase).toBe('stream');
     await chat.waitForReplyState('stopped');
     expect(await chat.lastReplyBody().innerText()).toBe('The first part');
     expect(await chat.lastReply().locator('.ending').innerText()).toContain('Stopped');
-    // The composer is ready for the next turn.
+    // The composer is ready for the next turn, with what was typed meanwhile still unsent: the click on Stop
+    // never becomes a click on Send.
     await chat.page.getByRole('button', { name: 'Send' }).waitFor();
+    expect(await box.inputValue()).toBe('Next question\non two lines');
+    expect(sim.requests.filter((request) => request.path === '/api/chat')).toHaveLength(1);
   });
 
   it('Esc stops too, and the stopped reply is still there, marked, after a reload', async () => {
