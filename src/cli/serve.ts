@@ -5,6 +5,7 @@ import { buildGateway } from '../server/build-gateway.js';
 import type { ChatUpstream } from '../upstream/chat-upstream.js';
 import { EmbeddedUpstream } from '../upstream/embedded/embedded-upstream.js';
 import { CliExit } from './cli-support.js';
+import { letYoungGenerationGrow } from './heap-tuning.js';
 import { pullWithProgress } from './pull-command.js';
 
 /**
@@ -59,6 +60,7 @@ export async function serve(flags: Record<string, string> = {}): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   const address = await gateway.app.listen({ host: config.host, port: config.port, backlog: LISTEN_BACKLOG });
+  letYoungGenerationGrow();
   logger.info(
     { address, upstream: config.upstream.baseUrl, model: config.persona.model },
     `listening on ${address}`,

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { newRelayStats, type RelayStats } from '../relay/relay-stats.js';
 
 declare module 'fastify' {
@@ -29,6 +30,10 @@ export function installRequestLog(app: FastifyInstance, observer?: RequestObserv
       const status = clientLeft ? 499 : reply.raw.statusCode;
       const error = stats.error ?? (clientLeft ? 'client closed the connection' : undefined);
       const durationMs = performance.now() - stats.receivedAt;
+      observer?.requestDone(request, status, durationMs);
+      const level = status >= 500 || error !== undefined ? 'warn' : 'info';
+      // At `warn` (a busy production setting) most requests have no line: it is not even built.
+      if ((request.log as Partial<Logger>).isLevelEnabled?.(level) === false) return;
       const line = {
         method: request.method,
         url: request.url,
@@ -41,9 +46,7 @@ export function installRequestLog(app: FastifyInstance, observer?: RequestObserv
         ...(stats.cachedPrefixTokens !== undefined && { cachedPrefixTokens: stats.cachedPrefixTokens }),
         ...(error !== undefined && { error }),
       };
-      const level = status >= 500 || error !== undefined ? 'warn' : 'info';
       request.log[level](line, 'request');
-      observer?.requestDone(request, status, durationMs);
     });
     done();
   });

@@ -224,7 +224,10 @@ for (const backend of storeBackends) {
       const reader = (response.body as ReadableStream<Uint8Array>).getReader();
       await reader.read();
       controller.abort();
-      await vi.waitFor(async () => expect((await messagesOf(id))[1]?.status).toBe('complete'));
+      // The reply runs on for 40 tokens after the client left: waitFor's default second is not enough on a busy machine.
+      await vi.waitFor(async () => expect((await messagesOf(id))[1]?.status).toBe('complete'), {
+        timeout: 5000,
+      });
       expect((await messagesOf(id))[1]?.content).toBe(tokens.join(''));
       expect(sim.aborts).toEqual([]);
     });

@@ -25,8 +25,9 @@ export interface PageAsset {
 }
 
 /**
- * The built page, read once and compressed once at start: it is a few files and some tens of kilobytes, so
- * serving it from memory costs nothing per request and needs no static-file server.
+ * The built page, read once at start with the compressed copies the build wrote beside each file: it is a
+ * few files and some tens of kilobytes, so serving it from memory costs nothing per request and needs no
+ * static-file server. A file without its copy (a page built by hand) is compressed here instead.
  * Keys are URL paths under /ui/ (`index.html`, `assets/index-3f2a.js`).
  */
 export function loadPageAssets(dir = PAGE_DIR): Map<string, PageAsset> | undefined {
@@ -38,16 +39,21 @@ export function loadPageAssets(dir = PAGE_DIR): Map<string, PageAsset> | undefin
       type: TYPES[extname(file)] ?? 'application/octet-stream',
       etag: `"${createHash('sha256').update(identity).digest('base64url').slice(0, 22)}"`,
       identity,
-      gzip: gzipSync(identity, { level: 9 }),
-      brotli: brotliCompressSync(identity),
+      gzip: readCopy(`${file}.gz`) ?? gzipSync(identity, { level: 9 }),
+      brotli: readCopy(`${file}.br`) ?? brotliCompressSync(identity),
     });
   }
   return assets;
 }
 
+function readCopy(path: string): Buffer | undefined {
+  return existsSync(path) ? readFileSync(path) : undefined;
+}
+
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+    if (statSync(path).isDirectory()) return filesUnder(path);
+    return /\.(gz|br)$/.test(name) ? [] : [path];
   });
 }
