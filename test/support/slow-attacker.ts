@@ -1,4 +1,5 @@
 // Raw-socket attackers for the abuse tests: clients that trickle, idle, or never read, and what they saw.
+import type { Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { chatBody } from './start-gateway.js';
 
@@ -146,4 +147,27 @@ export async function medianTimeToFirstToken(url: string, count = 5): Promise<nu
   for (let i = 0; i < count; i++) times.push(await timeToFirstToken(url));
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)] as number;
+}
+
+/**
+ * Calls `seen` with the gateway's own end of each new connection and the client port it serves, so a test can
+ * tell when chatwire closed a connection whose client is not reading (and so cannot see the close yet).
+ */
+export function watchServerSockets(server: Server): Map<number, { closedAt: number | undefined }> {
+  const sockets = new Map<number, { closedAt: number | undefined }>();
+  server.on('connection', (socket: Socket) => {
+    const entry: { closedAt: number | undefined } = { closedAt: undefined };
+    sockets.set(socket.remotePort as number, entry);
+    socket.once('close', () => {
+      entry.closedAt = performance.now();
+    });
+  });
+  return sockets;
+}
+
+/** The gateway's open client connections, as Node counts them. */
+export function openConnections(server: Server): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+  );
 }

@@ -4,6 +4,7 @@ import { type OllamaSimulator, startOllamaSimulator } from '../../support/ollama
 import { until } from '../../support/pool-fixture.js';
 import {
   medianTimeToFirstToken,
+  openConnections,
   openIdle,
   parseRawResponse,
   rawConnect,
@@ -45,12 +46,6 @@ afterAll(async () => {
   await sim?.close();
 });
 
-async function openConnections(): Promise<number> {
-  return new Promise((resolve, reject) =>
-    chatwire.gateway.app.server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
-  );
-}
-
 describe('thousands of idle connections', () => {
   it('are each closed with 408 at CHATWIRE_HEADERS_TIMEOUT_MS, the ones beyond CHATWIRE_MAX_CONNECTIONS at once, and normal clients keep their time to first token', async () => {
     sim.behave({ promptEvalDelayMs: PROMPT_EVAL_MS });
@@ -72,7 +67,7 @@ describe('thousands of idle connections', () => {
       expect(client.received()).toBe('');
       expect((client.closedAt as number) - client.openedAt).toBeLessThan(HEADERS_MS / 2);
     }
-    expect(await openConnections()).toBeLessThanOrEqual(MAX_CONNECTIONS);
+    expect(await openConnections(chatwire.gateway.app.server)).toBeLessThanOrEqual(MAX_CONNECTIONS);
 
     await Promise.all(idle.map((client) => client.closed));
     for (const client of idle) {
