@@ -67,4 +67,20 @@ describe('headers trickled a byte at a time (slowloris)', () => {
     );
     expect(during).toBeLessThanOrEqual(2 * baseline);
   });
+
+  it('headers too large get 431, and bytes that are not HTTP 400, each in the JSON envelope, then the connection closes', async () => {
+    const large = await rawConnect(chatwire.url);
+    large.socket.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const garbage = await rawConnect(chatwire.url);
+    garbage.socket.write('\x16\x03\x01 this is not HTTP\r\n\r\n');
+    await Promise.all([large.closed, garbage.closed]);
+    expect(parseRawResponse(large.received())).toEqual({
+      status: 431,
+      body: { error: 'request headers are too large' },
+    });
+    expect(parseRawResponse(garbage.received())).toEqual({
+      status: 400,
+      body: { error: 'malformed HTTP request' },
+    });
+  });
 });
