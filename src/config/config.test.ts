@@ -25,6 +25,13 @@ describe('loadConfig', () => {
       idleMs: 60000,
       totalMs: 0,
       shutdownGraceMs: 10000,
+      sendMs: 60000,
+    });
+    expect(config.connections).toEqual({
+      headersMs: 10000,
+      requestMs: 30000,
+      keepAliveMs: 72000,
+      max: 10000,
     });
     expect(config.limits).toEqual({ bodyBytes: 1048576, lineBytes: 1048576 });
     expect(config.corsOrigins).toBeUndefined();
@@ -60,6 +67,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CHATWIRE_UPSTREAM_KIND: 'openai' })).toThrow(/CHATWIRE_UPSTREAM_URL/);
     expect(() => loadConfig({ CHATWIRE_UPSTREAM_KIND: 'vllm' })).toThrow(/CHATWIRE_UPSTREAM_KIND/);
     expect(loadConfig({ CHATWIRE_UPSTREAM_URL: 'gpu:11500' }).upstream.baseUrl).toBe('http://gpu:11500');
+  });
+
+  it('refuses a headers bound longer than the whole request bound', () => {
+    expect(() =>
+      loadConfig({ CHATWIRE_HEADERS_TIMEOUT_MS: '5000', CHATWIRE_REQUEST_TIMEOUT_MS: '4000' }),
+    ).toThrow(/CHATWIRE_HEADERS_TIMEOUT_MS=5000 is longer than CHATWIRE_REQUEST_TIMEOUT_MS=4000/);
   });
 
   it('reads where conversations are stored: SQLite in ./data unless DATABASE_URL is set', () => {

@@ -45,6 +45,11 @@ const envSchema = z.object({
   CHATWIRE_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1).default(60_000),
   CHATWIRE_TOTAL_TIMEOUT_MS: z.coerce.number().int().min(0).default(0),
   CHATWIRE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  CHATWIRE_SEND_TIMEOUT_MS: z.coerce.number().int().min(1).default(60_000),
+  CHATWIRE_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
+  CHATWIRE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
+  CHATWIRE_KEEPALIVE_TIMEOUT_MS: z.coerce.number().int().min(1).default(72_000),
+  CHATWIRE_MAX_CONNECTIONS: z.coerce.number().int().min(0).default(10_000),
   CHATWIRE_BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   CHATWIRE_LINE_LIMIT_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   CHATWIRE_UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).default(1024),
@@ -125,6 +130,19 @@ export interface Config {
     idleMs: number;
     totalMs: number;
     shutdownGraceMs: number;
+    /** How long a stream's client may leave its socket's buffer full before it is taken as gone. */
+    sendMs: number;
+  };
+  /** What a client connection may hold: the server's own protections against slow and idle clients. */
+  connections: {
+    /** From a request's first byte (or the connection's opening) to the end of its headers. */
+    headersMs: number;
+    /** From a request's first byte to the end of its body; never bounds the response. */
+    requestMs: number;
+    /** How long a keep-alive connection may sit idle between requests. */
+    keepAliveMs: number;
+    /** Open client connections at most; beyond it a new one is closed at once. 0 = no limit. */
+    max: number;
   };
   limits: { bodyBytes: number; lineBytes: number };
   upstreamConnections: number;
@@ -230,7 +248,9 @@ export function loadConfig(env: Env = process.env): Config {
       idleMs: values.CHATWIRE_IDLE_TIMEOUT_MS,
       totalMs: values.CHATWIRE_TOTAL_TIMEOUT_MS,
       shutdownGraceMs: values.CHATWIRE_SHUTDOWN_GRACE_MS,
+      sendMs: values.CHATWIRE_SEND_TIMEOUT_MS,
     },
+    connections: readConnectionsConfig(values),
     limits: { bodyBytes: values.CHATWIRE_BODY_LIMIT_BYTES, lineBytes: values.CHATWIRE_LINE_LIMIT_BYTES },
     upstreamConnections: values.CHATWIRE_UPSTREAM_CONNECTIONS,
     corsOrigins: readList(values.CHATWIRE_CORS_ORIGINS),
@@ -258,6 +278,23 @@ export function loadConfig(env: Env = process.env): Config {
     contextTokens: values.CHATWIRE_CONTEXT_TOKENS,
     personas: file?.personas ?? [],
     embedded,
+  };
+}
+
+function readConnectionsConfig(values: z.infer<typeof envSchema>): Config['connections'] {
+  const headersMs = values.CHATWIRE_HEADERS_TIMEOUT_MS;
+  const requestMs = values.CHATWIRE_REQUEST_TIMEOUT_MS;
+  // The headers are part of the request: Node refuses a headers bound longer than the whole request's.
+  if (headersMs > requestMs) {
+    throw new ConfigError(
+      `invalid configuration: CHATWIRE_HEADERS_TIMEOUT_MS=${headersMs} is longer than CHATWIRE_REQUEST_TIMEOUT_MS=${requestMs}`,
+    );
+  }
+  return {
+    headersMs,
+    requestMs,
+    keepAliveMs: values.CHATWIRE_KEEPALIVE_TIMEOUT_MS,
+    max: values.CHATWIRE_MAX_CONNECTIONS,
   };
 }
 

@@ -14,6 +14,8 @@ export async function pumpFrames(
   reader: GenerationReader,
   response: ServerResponse,
   after: number,
+  /** How long the client may leave its buffer full before it is taken as gone (see waitForDrain). */
+  sendMs: number,
 ): Promise<void> {
   const left = new AbortController();
   const onClose = () => left.abort();
@@ -21,7 +23,7 @@ export async function pumpFrames(
   let seq = after;
   try {
     while (!response.destroyed) {
-      if (response.writableNeedDrain) await waitForDrain(response);
+      if (response.writableNeedDrain) await waitForDrain(response, sendMs);
       const read = await reader.read(seq, left.signal);
       if (left.signal.aborted) return;
       if (read === 'evicted') {
@@ -34,7 +36,7 @@ export async function pumpFrames(
         response.end();
         return;
       }
-      if (!flushed) await waitForDrain(response);
+      if (!flushed) await waitForDrain(response, sendMs);
     }
   } finally {
     response.off('close', onClose);

@@ -116,7 +116,7 @@ export async function relayStream(
   const catchUp = (produced: ProducedGeneration) => {
     direct = false;
     const from = produced.lastSeq;
-    void pumpFrames(produced.reader(), response, from).catch(() => response.destroy());
+    void pumpFrames(produced.reader(), response, from, deps.timeouts.sendMs).catch(() => response.destroy());
   };
   const keepAlive = encoder.keepAlive;
   const pinger =
@@ -161,7 +161,7 @@ export async function relayStream(
         const flushed = response.write(out);
         stats.firstWriteAt ??= performance.now();
         if (!flushed) {
-          if (policy === 'abort') await drained(call, response);
+          if (policy === 'abort') await drained(call, response, deps.timeouts.sendMs);
           else catchUp(produced);
         }
       }
@@ -245,10 +245,10 @@ function nameUpstream(reply: FastifyReply, stats: RelayStats): void {
 }
 
 /** Pauses the idle deadline while the client is slow to read (see UpstreamCall.pauseIdle). */
-async function drained(call: UpstreamCall, response: FastifyReply['raw']): Promise<void> {
+async function drained(call: UpstreamCall, response: FastifyReply['raw'], sendMs: number): Promise<void> {
   call.pauseIdle();
   try {
-    await waitForDrain(response);
+    await waitForDrain(response, sendMs);
   } finally {
     call.resumeIdle();
   }

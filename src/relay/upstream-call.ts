@@ -11,6 +11,8 @@ export interface RelayTimeouts {
   idleMs: number;
   /** 0 = no total limit. */
   totalMs: number;
+  /** How long a client may leave its socket's buffer full before it is taken as gone (see waitForDrain). */
+  sendMs: number;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { waitForDrain } from './wait-for-drain.js';
 
 /** A writable whose buffer fills after one byte and only empties when `release` is called. */
@@ -19,7 +19,7 @@ describe('waitForDrain', () => {
     const { writable, release } = slowWritable();
     expect(writable.write('ab')).toBe(false);
     let resolved = false;
-    const waiting = waitForDrain(writable).then(() => {
+    const waiting = waitForDrain(writable, 60_000).then(() => {
       resolved = true;
     });
     await Promise.resolve();
@@ -32,7 +32,7 @@ describe('waitForDrain', () => {
   it('resolves when the client goes while it waits', async () => {
     const { writable } = slowWritable();
     writable.write('ab');
-    const waiting = waitForDrain(writable);
+    const waiting = waitForDrain(writable, 60_000);
     writable.destroy();
     await expect(waiting).resolves.toBeUndefined();
   });
@@ -43,6 +43,41 @@ describe('waitForDrain', () => {
     await new Promise((resolve) => writable.once('close', resolve));
     // A write after close returns false and no event will ever follow: waiting for one would hang the relay.
     expect(writable.write('ab')).toBe(false);
-    await expect(waitForDrain(writable)).resolves.toBeUndefined();
+    await expect(waitForDrain(writable, 60_000)).resolves.toBeUndefined();
+  });
+
+  it('takes a client that leaves the buffer full for the timeout as gone, and destroys its response', async () => {
+    vi.useFakeTimers();
+    try {
+      const { writable } = slowWritable();
+      writable.write('ab');
+      const waiting = waitForDrain(writable, 1000);
+      await vi.advanceTimersByTimeAsync(999);
+      expect(writable.destroyed).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(writable.destroyed).toBe(true);
+      await expect(waiting).resolves.toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('leaves a client that drains in time alone, however many times it fills the buffer', async () => {
+    vi.useFakeTimers();
+    try {
+      const { writable, release } = slowWritable();
+      for (let round = 0; round < 3; round++) {
+        writable.write('ab');
+        const waiting = waitForDrain(writable, 1000);
+        await vi.advanceTimersByTimeAsync(900);
+        release();
+        await waiting;
+      }
+      // Each wait's own timer is cleared when it drains: none fires later and destroys a healthy stream.
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(writable.destroyed).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -24,7 +24,8 @@ import { UpstreamPool } from '../upstream/pool/upstream-pool.js';
 import { VERSION } from '../version.js';
 import { installAuth } from './auth/install-auth.js';
 import { KeyDirectory } from './auth/key-directory.js';
-import { installErrorHandler } from './error-handler.js';
+import { capConnections, connectionBounds } from './connections/connection-bounds.js';
+import { clientErrorHandler, installErrorHandler } from './error-handler.js';
 import { installRequestLog } from './request-log.js';
 import { registerChatRoute } from './routes/chat-route.js';
 import { registerConversationRoutes } from './routes/conversations/conversation-routes.js';
@@ -72,7 +73,10 @@ export async function buildGateway(
     },
     schemaErrorFormatter: validationMessage,
     return503OnClosing: true,
+    ...connectionBounds(config.connections),
+    clientErrorHandler: clientErrorHandler(config.connections),
   });
+  capConnections(app.server, config.connections.max);
   const upstream = createUpstream(config, { dispatcher: options.dispatcher, logger: options.logger });
   const activeCalls = new ActiveCalls();
   const metrics = new GatewayMetrics({ config, upstream, activeCalls });
@@ -147,7 +151,7 @@ export async function buildGateway(
     allowedModels: config.allowedModels,
   });
   registerOllamaGenerationRoutes(app, { ...relay, config });
-  registerGenerationRoutes(app, { generations, conversations: store, keys });
+  registerGenerationRoutes(app, { generations, conversations: store, keys, sendMs: config.timeouts.sendMs });
   const page = registerPageRoutes(app);
   registerOllamaMetaRoutes(app, { config, upstream, page });
   registerOpenAiRoutes(app, { ...relay, config });

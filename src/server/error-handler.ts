@@ -1,4 +1,7 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/config.js';
 import { isGatewayError } from '../contracts/gateway-error.js';
 import { openAiErrorBody, shouldRetry } from '../protocol/openai/openai-error.js';
 import { ConversationNotFoundError, InvalidCursorError } from '../storage/store-errors.js';
@@ -60,8 +63,57 @@ function sendError(
 function errorStyleOf(request: FastifyRequest): 'ollama' | 'openai' {
   const style = request.routeOptions.config?.errorStyle;
   if (style) return style;
-  // Unknown routes under OpenAI's prefix are most likely OpenAI clients.
-  return /^\/v1\/(chat\/completions|models|completions|embeddings)/.test(request.url) ? 'openai' : 'ollama';
+  return styleOfUrl(request.url);
+}
+
+/** Unknown routes under OpenAI's prefix are most likely OpenAI clients. */
+function styleOfUrl(url: string): 'ollama' | 'openai' {
+  return /^\/v1\/(chat\/completions|models|completions|embeddings)/.test(url) ? 'openai' : 'ollama';
+}
+
+/**
+ * What a connection gets when Node gives up on it before a request could be answered (Fastify's
+ * clientErrorHandler): not received within the headers or request bound, headers too large, not HTTP. There
+ * is no reply object yet, so the answer is written to the socket, in the envelope of the route the request
+ * was for when its headers arrived, and the connection is closed.
+ */
+export function clientErrorHandler(connections: Config['connections']) {
+  return (error: ConnectionError, socket: Socket): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    // A response already on the wire would be corrupted by a second status line.
+    const inFlight = (socket as { _httpMessage?: { headersSent: boolean; req?: IncomingMessage } })
+      ._httpMessage;
+    if (socket.writable && inFlight?.headersSent !== true) {
+      const { status, message } = describeClientError(error, connections);
+      const body = JSON.stringify(
+        styleOfUrl(inFlight?.req?.url ?? '') === 'openai'
+          ? openAiErrorBody(status, message)
+          : { error: message },
+      );
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  };
+}
+
+function describeClientError(
+  error: ConnectionError,
+  { headersMs, requestMs }: Config['connections'],
+): { status: number; message: string } {
+  switch (error.code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return {
+        status: 408,
+        message: `request not received in time: its headers must arrive within ${headersMs} ms and all of it within ${requestMs} ms`,
+      };
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, message: 'request headers are too large' };
+    default:
+      return { status: 400, message: 'malformed HTTP request' };
+  }
 }
 
 /** The body field a validation error is about, as OpenAI's `param`. */

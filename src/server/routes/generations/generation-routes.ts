@@ -26,9 +26,11 @@ export function registerGenerationRoutes(
     generations: GenerationStore;
     conversations: ConversationStore;
     keys: Pick<KeyDirectory, 'required'>;
+    /** How long a resuming client may leave its buffer full before it is taken as gone. */
+    sendMs: number;
   },
 ): void {
-  const { generations, conversations, keys } = deps;
+  const { generations, conversations, keys, sendMs } = deps;
   const tags = ['generations'];
 
   const owned = (request: FastifyRequest, reader: GenerationReader | undefined, id: string) => {
@@ -52,7 +54,7 @@ export function registerGenerationRoutes(
       const after = resumePoint(id, request.query, request.headers['last-event-id']);
       const reader = owned(request, await generations.find(id), id);
       if (reader === undefined) return reply.code(204).send();
-      await resumeReply(reader, after, reply);
+      await resumeReply(reader, after, reply, sendMs);
       return reply;
     },
   );
@@ -97,6 +99,7 @@ export function registerGenerationRoutes(
         reader,
         resumePoint(reader.info.id, request.query, request.headers['last-event-id']),
         reply,
+        sendMs,
       );
       return reply;
     },

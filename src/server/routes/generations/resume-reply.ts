@@ -16,6 +16,7 @@ export async function resumeReply(
   reader: GenerationReader,
   after: number,
   reply: FastifyReply,
+  sendMs: number,
 ): Promise<void> {
   const { info } = reader;
   const now = await reader.read(after, AbortSignal.abort());
@@ -38,7 +39,7 @@ export async function resumeReply(
     return;
   }
   if (now.frames.length > 0) response.write(joinFrames(now.frames));
-  await pumpFrames(reader, response, after + now.frames.length).catch(() => response.destroy());
+  await pumpFrames(reader, response, after + now.frames.length, sendMs).catch(() => response.destroy());
 }
 
 /**
