@@ -142,6 +142,7 @@ export async function buildGateway(
     store,
     personas,
     contextTokens: config.contextTokens,
+    maxMessages: config.maxMessages,
     recorder: { intervalMs: 500, everyChunks: 50 },
     pending,
     keys,

@@ -9,7 +9,7 @@ export interface RawResponse {
 }
 
 /**
- * One request with its target sent byte for byte (fetch would resolve `..` and re-encode it), on a connection
+ * One request (a `transfer-encoding: chunked` header replaces the content-length) with its target sent byte for byte (fetch would resolve `..` and re-encode it), on a connection
  * of its own, read to the end.
  */
 export function rawRequest(
@@ -19,6 +19,15 @@ export function rawRequest(
   options: { headers?: Record<string, string>; body?: string } = {},
 ): Promise<RawResponse> {
   const { hostname, port } = new URL(baseUrl);
+  const headers: Record<string, string> = {
+    // Node sends a DELETE's body with neither length nor chunking unless told.
+    ...(options.body !== undefined && {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(options.body)),
+    }),
+    ...options.headers,
+  };
+  if (headers['transfer-encoding'] !== undefined) delete headers['content-length'];
   return new Promise((resolve, reject) => {
     const outgoing = request(
       {
@@ -27,10 +36,7 @@ export function rawRequest(
         method,
         path: target,
         agent: false,
-        headers: {
-          ...(options.body !== undefined && { 'content-type': 'application/json' }),
-          ...options.headers,
-        },
+        headers,
       },
       (response) => {
         const chunks: Buffer[] = [];
