@@ -75,7 +75,8 @@ describe('every route that takes a body has a body limit', () => {
       const [method = '', url = ''] = key.split(' ');
       const target = url.replace(':id', 'some-id');
       const body = JSON.stringify({ messages: [{ role: 'user', content: 'x'.repeat(BODY_LIMIT) }] });
-      for (const headers of [{}, { 'transfer-encoding': 'chunked' }]) {
+      const framings: Array<Record<string, string>> = [{}, { 'transfer-encoding': 'chunked' }];
+      for (const headers of framings) {
         const answer = await rawRequest(chatwire.url, method, target, { body, headers });
         expect(answer.status).toBe(413);
         expect(answer.headers['content-type']).toMatch(/^application\/json/);
