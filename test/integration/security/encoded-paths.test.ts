@@ -19,10 +19,10 @@ afterAll(() => fixture.close());
 /** The route's path, filled in, in spellings that decode to it: its first letter escaped, and every letter. */
 function spellings(route: RouteEntry): string[] {
   const path = route.url.replace(':id', 'some-id').replace('*', 'some-model');
-  const escape = (char: string) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`;
+  const percent = (char: string) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`;
   return [
-    `/${escape(path[1] ?? '')}${path.slice(2)}`,
-    [...path].map((char) => (/[a-z0-9]/i.test(char) ? escape(char) : char)).join(''),
+    `/${percent(path[1] ?? '')}${path.slice(2)}`,
+    [...path].map((char) => (/[a-z0-9]/i.test(char) ? percent(char) : char)).join(''),
   ];
 }
 
