@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { newRelayStats, type RelayStats } from '../relay/relay-stats.js';
+import { loggedUrl } from './logged-url.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -15,7 +16,7 @@ export interface RequestObserver {
 /**
  * One log line per request, written when the connection is done with it (hijacked streams included):
  * status, time to first token, tokens, duration (the request id comes with Fastify's per-request logger).
- * Message content is never logged here.
+ * Message content is never logged here, nor query values chatwire does not read (see loggedUrl).
  */
 export function installRequestLog(app: FastifyInstance, observer?: RequestObserver): void {
   app.decorateRequest('relayStats', null as unknown as RelayStats);
@@ -31,7 +32,7 @@ export function installRequestLog(app: FastifyInstance, observer?: RequestObserv
       const durationMs = performance.now() - stats.receivedAt;
       const line = {
         method: request.method,
-        url: request.url,
+        url: loggedUrl(request.url),
         status,
         durationMs: round(durationMs),
         ...(stats.ttftMs !== undefined && { ttftMs: round(stats.ttftMs) }),
