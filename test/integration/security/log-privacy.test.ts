@@ -8,8 +8,10 @@ import { openStorage } from '../../../src/storage/open-conversation-store.js';
 import { type Child, startChild } from '../../support/child-gateway.js';
 import { bearer, startWithKeys } from '../../support/keys-fixture.js';
 import { type OllamaSimulator, startOllamaSimulator } from '../../support/ollama-simulator.js';
+import { startOpenAiSimulator } from '../../support/openai-simulator.js';
 import { until } from '../../support/pool-fixture.js';
 import { rawRequest } from '../../support/raw-http.js';
+import { startGateway } from '../../support/start-gateway.js';
 
 // Every secret a request carries is a unique canary; the test reads the whole log and finds none of them.
 type Log = Array<Record<string, unknown>>;
@@ -247,4 +249,47 @@ describe('keys and content never reach the log (chatwire serve, stdout)', () => 
     expect(lines.some((line) => line.msg === 'stopped')).toBe(true);
     expectNoSecrets(lines, secrets, { content: false });
   }, 30_000);
+});
+
+describe('the upstream API key never reaches the log', () => {
+  it('neither when the upstream takes it, nor when it refuses it, nor when it cannot be reached', async () => {
+    const upstreamKey = `sk-${canary('upstream-key')}`;
+    const openAi = await startOpenAiSimulator();
+    const logLines: Log = [];
+    const chatwire = await startGateway(
+      openAi.url,
+      {
+        CHATWIRE_UPSTREAM_KIND: 'openai',
+        CHATWIRE_UPSTREAM_URL: `${openAi.url}/v1`,
+        CHATWIRE_UPSTREAM_API_KEY: upstreamKey,
+        CHATWIRE_MODEL: 'gpt-4o-mini',
+        CHATWIRE_LOG_LEVEL: 'trace',
+      },
+      { logLines },
+    );
+    try {
+      const chat = () =>
+        rawRequest(chatwire.url, 'POST', '/v1/chat', {
+          body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+        });
+      openAi.behave({ requireApiKey: upstreamKey });
+      expect((await chat()).status).toBe(200);
+      openAi.behave({ requireApiKey: 'another key' });
+      expect((await chat()).status).toBe(401);
+      expect((await rawRequest(chatwire.url, 'GET', '/v1/models')).status).toBe(401);
+      await openAi.close();
+      expect((await chat()).status).toBe(503);
+      expect(
+        openAi.requests.every((request) => request.headers.authorization === `Bearer ${upstreamKey}`),
+      ).toBe(true);
+      await until(
+        'every request is logged',
+        () => logLines.filter((line) => line.msg === 'request').length >= 4,
+      );
+      expect(JSON.stringify(logLines)).not.toContain(upstreamKey.slice(3));
+    } finally {
+      await chatwire.close();
+      await openAi.close();
+    }
+  });
 });

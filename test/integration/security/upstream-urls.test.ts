@@ -30,6 +30,8 @@ afterEach(async () => {
   openAi.reset();
 });
 
+const CLIENT_SECRET = 'client-secret-4b1d';
+
 function hostileNames(): string[] {
   const elsewhere = canary.host;
   return [
@@ -63,7 +65,15 @@ async function attack(url: string, name: string): Promise<number[]> {
   // A reply to regenerate, with the persona's own model.
   await rawRequest(url, 'POST', `/v1/conversations/${id}/messages`, { body: '{"content":"hi"}' });
   const messages = [{ role: 'user', content: 'hi' }];
-  const json = (value: unknown) => ({ body: JSON.stringify(value) });
+  // A client's own credentials and forwarding headers are the client's: none of them may go upstream.
+  const headers = {
+    authorization: `Bearer ${CLIENT_SECRET}`,
+    'x-api-key': CLIENT_SECRET,
+    cookie: `session=${CLIENT_SECRET}`,
+    'x-forwarded-host': canary.host,
+    origin: `http://${canary.host}`,
+  };
+  const json = (value: unknown) => ({ body: JSON.stringify(value), headers });
   const raw = pathSegment(name);
   const encoded = encodeURIComponent(name);
   const answers = await Promise.all([
@@ -78,17 +88,17 @@ async function attack(url: string, name: string): Promise<number[]> {
     rawRequest(url, 'POST', '/v1/chat/completions', json({ model: name, messages })),
     rawRequest(url, 'POST', `/v1/conversations/${id}/messages`, json({ content: 'hi', model: name })),
     rawRequest(url, 'POST', `/v1/conversations/${id}/regenerate`, json({ model: name })),
-    rawRequest(url, 'GET', `/v1/models/${raw}`),
-    rawRequest(url, 'GET', `/v1/models/${encoded}`),
-    rawRequest(url, 'GET', `/v1/models?id=${encoded}`),
-    rawRequest(url, 'GET', `/api/tags?model=${encoded}`),
-    rawRequest(url, 'GET', `/api/ps?model=${encoded}`),
-    rawRequest(url, 'GET', `/api/version?x=${encoded}`),
-    rawRequest(url, 'GET', `/v1/conversations/${raw}`),
+    rawRequest(url, 'GET', `/v1/models/${raw}`, { headers }),
+    rawRequest(url, 'GET', `/v1/models/${encoded}`, { headers }),
+    rawRequest(url, 'GET', `/v1/models?id=${encoded}`, { headers }),
+    rawRequest(url, 'GET', `/api/tags?model=${encoded}`, { headers }),
+    rawRequest(url, 'GET', `/api/ps?model=${encoded}`, { headers }),
+    rawRequest(url, 'GET', `/api/version?x=${encoded}`, { headers }),
+    rawRequest(url, 'GET', `/v1/conversations/${raw}`, { headers }),
     rawRequest(url, 'POST', `/v1/conversations/${raw}/messages`, json({ content: 'hi' })),
-    rawRequest(url, 'GET', `/v1/conversations/${raw}/stream`),
-    rawRequest(url, 'GET', `/v1/generations/${raw}/stream`),
-    rawRequest(url, 'POST', `/v1/generations/${raw}/stop`),
+    rawRequest(url, 'GET', `/v1/conversations/${raw}/stream`, { headers }),
+    rawRequest(url, 'GET', `/v1/generations/${raw}/stream`, { headers }),
+    rawRequest(url, 'POST', `/v1/generations/${raw}/stop`, { headers }),
     // Ollama routes chatwire does not serve must not be passed through.
     rawRequest(url, 'POST', '/api/pull', json({ model: name })),
     rawRequest(url, 'DELETE', '/api/delete', json({ model: name })),
@@ -103,6 +113,11 @@ function expectOnlyKnownCalls(requests: RecordedRequest[], host: string, allowed
   const calls = new Set(requests.map((request) => `${request.method} ${request.target}`));
   expect([...calls].filter((call) => !allowed.includes(call))).toEqual([]);
   expect(new Set(requests.map((request) => request.headers.host))).toEqual(new Set([host]));
+  const forwarded = requests.flatMap((request) => Object.entries(request.headers));
+  expect(forwarded.filter(([, value]) => String(value).includes(CLIENT_SECRET))).toEqual([]);
+  expect(
+    forwarded.filter(([name]) => ['cookie', 'x-api-key', 'x-forwarded-host', 'origin'].includes(name)),
+  ).toEqual([]);
 }
 
 /** The hostile names arrived intact, as JSON body fields, on the chat calls. */
