@@ -85,6 +85,9 @@ export async function buildGateway(
   app.removeContentTypeParser('text/plain');
   installRequestLog(app, metrics);
   installErrorHandler(app, config.limits.bodyBytes);
+  // Before auth and limits: a preflight carries no key and must be answered, and a browser can read a 401
+  // or 429 only when it carries the CORS headers too.
+  await app.register(cors, corsOptions(config.corsOrigins));
   const tracing = await loadTracing();
   // The SDK's API module too is loaded only when tracing is configured.
   if (tracing !== undefined) (await import('../tracing/install-tracing.js')).installTracing(app, tracing);
@@ -101,7 +104,6 @@ export async function buildGateway(
     redisUrl === undefined
       ? new MemoryReplyLock()
       : new (await import('../conversations/redis-reply-lock.js')).RedisReplyLock(redisUrl);
-  await app.register(cors, corsOptions(config.corsOrigins));
   await app.register(swagger, {
     openapi: {
       info: {
@@ -144,6 +146,7 @@ export async function buildGateway(
     store,
     personas,
     contextTokens: config.contextTokens,
+    maxMessages: config.maxMessages,
     recorder: { intervalMs: 500, everyChunks: 50 },
     pending,
     keys,
@@ -192,10 +195,16 @@ export async function buildGateway(
   return { app, config, upstream, activeCalls, pageBuilt: page.built, generations, shutdown };
 }
 
-/** A page on another origin must be able to read a stream's generation id, to resume it. */
-const EXPOSED_HEADERS = ['chatwire-generation-id'];
+/**
+ * A page on another origin must be able to read a stream's generation id, to resume it; when to try again
+ * after a 429 or 503; and the request id to report a failure with.
+ */
+const EXPOSED_HEADERS = ['chatwire-generation-id', 'retry-after', 'x-request-id'];
+/** The plugin's default is GET, HEAD and POST only: a page could not rename or delete a conversation. */
+const METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'];
 
 function corsOptions(origins: Config['corsOrigins']) {
-  if (origins === '*') return { origin: '*', credentials: false, exposedHeaders: EXPOSED_HEADERS };
-  return { origin: origins ?? [LOCAL_ORIGIN], credentials: true, exposedHeaders: EXPOSED_HEADERS };
+  const common = { exposedHeaders: EXPOSED_HEADERS, methods: METHODS };
+  if (origins === '*') return { origin: '*', credentials: false, ...common };
+  return { origin: origins ?? [LOCAL_ORIGIN], credentials: true, ...common };
 }

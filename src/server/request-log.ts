@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { newRelayStats, type RelayStats } from '../relay/relay-stats.js';
+import { loggedUrl } from './logged-url.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,7 +17,7 @@ export interface RequestObserver {
 /**
  * One log line per request, written when the connection is done with it (hijacked streams included):
  * status, time to first token, tokens, duration (the request id comes with Fastify's per-request logger).
- * Message content is never logged here.
+ * Message content is never logged here, nor query values chatwire does not read (see loggedUrl).
  */
 export function installRequestLog(app: FastifyInstance, observer?: RequestObserver): void {
   app.decorateRequest('relayStats', null as unknown as RelayStats);
@@ -36,7 +37,7 @@ export function installRequestLog(app: FastifyInstance, observer?: RequestObserv
       if ((request.log as Partial<Logger>).isLevelEnabled?.(level) === false) return;
       const line = {
         method: request.method,
-        url: request.url,
+        url: loggedUrl(request.url),
         status,
         durationMs: round(durationMs),
         ...(stats.ttftMs !== undefined && { ttftMs: round(stats.ttftMs) }),

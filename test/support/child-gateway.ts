@@ -23,6 +23,8 @@ export function clientEnv(overrides: Record<string, string> = {}): Record<string
 export interface Child {
   process: ChildProcess;
   url: string;
+  /** Every log line it has written so far. */
+  lines: Array<Record<string, unknown>>;
   /** Resolves with the first log line whose msg matches. */
   logLine(pattern: RegExp): Promise<Record<string, unknown>>;
 }
@@ -60,7 +62,7 @@ export async function startChild(env: Record<string, string>, args: string[] = [
       else waiters.push({ pattern, resolve });
     });
   const listening = await logLine(/^listening on/);
-  return { process: child, url: String(listening.address), logLine };
+  return { process: child, url: String(listening.address), lines: seen, logLine };
 }
 
 export function connectionRefused(url: string): Promise<boolean> {

@@ -64,6 +64,8 @@ export interface SimBehaviour {
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The request target exactly as sent, query included. */
+  target: string;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
   rawBody: string;

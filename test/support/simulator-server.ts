@@ -151,6 +151,7 @@ export abstract class SimulatorServer<B extends object> {
     const recorded: RecordedRequest = {
       method: req.method ?? 'GET',
       path: new URL(req.url ?? '/', 'http://simulator').pathname,
+      target: req.url ?? '/',
       headers: { ...req.headers },
       body,
       rawBody,

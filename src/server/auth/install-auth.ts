@@ -25,8 +25,11 @@ export function installAuth(
 ): void {
   app.decorateRequest('apiKey', undefined);
   app.addHook('onRequest', async (request, reply) => {
-    const metrics = options.metricsRequireKey && METRICS.test(request.url);
-    if (!metrics && (!keys.required || !PROTECTED.test(request.url))) return;
+    // The route matched, not the URL as sent: the router decodes `/%761/chat` to `/v1/chat`, a regex on
+    // the raw URL would not. Unmatched URLs are checked as sent, so a 404 does not tell what exists.
+    const path = request.routeOptions.url ?? request.url;
+    const metrics = options.metricsRequireKey && METRICS.test(path);
+    if (!metrics && (!keys.required || !PROTECTED.test(path))) return;
     const key = keys.authenticate(request.headers.authorization);
     if (key === undefined) {
       reply.header('www-authenticate', 'Bearer');

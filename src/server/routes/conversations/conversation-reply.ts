@@ -17,6 +17,8 @@ export interface ReplyDeps {
   personas: PersonaDirectory;
   /** The token budget for the history sent upstream (system prompt included). */
   contextTokens: number;
+  /** The most messages sent upstream, as for any other request (CHATWIRE_MAX_MESSAGES); the newest are kept. */
+  maxMessages: number;
   recorder: Omit<RecorderOptions, 'onSaveError'>;
   /** Turns in progress, so shutdown closes the store only after their last write. */
   pending: PendingWork;
@@ -85,7 +87,7 @@ export function createConversationReplier(deps: ReplyDeps) {
       : undefined;
     const request: ChatRequest = {
       model: input.model ?? persona.model,
-      messages: trimHistory(system, history, deps.contextTokens),
+      messages: trimHistory(system, history.slice(-deps.maxMessages), deps.contextTokens),
       options: { temperature: persona.temperature, num_predict: persona.maxTokens, ...persona.options },
       routingKey: conversation.id,
     };

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Config } from '../../../config/config.js';
 import { isModelAllowed } from '../../../persona/model-policy.js';
 import type { ChatUpstream, UpstreamModel } from '../../../upstream/chat-upstream.js';
+import { addVary } from '../../add-vary.js';
 import { errorSchema } from '../chat-schema.js';
 import { metadataSignal } from '../metadata-signal.js';
 import { type ChatPage, wantsHtml } from '../page/page-routes.js';
@@ -32,7 +33,7 @@ export function registerOllamaMetaRoutes(
       tags: ['ollama'],
     },
     handler: async (request, reply) => {
-      reply.header('vary', 'accept');
+      addVary(reply, 'accept');
       if (page !== undefined && wantsHtml(request)) return page.sendIndex(request, reply);
       return reply.type('text/plain; charset=utf-8').send('Ollama is running');
     },

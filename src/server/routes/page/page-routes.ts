@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { addVary } from '../../add-vary.js';
 import { loadPageAssets, PAGE_DIR, type PageAsset } from './page-assets.js';
 
 /**
@@ -69,7 +70,7 @@ function securityHeaders(reply: FastifyReply): void {
 }
 
 function sendAsset(request: FastifyRequest, reply: FastifyReply, asset: PageAsset, cache: string) {
-  reply.header('cache-control', cache).header('etag', asset.etag).header('vary', 'accept-encoding');
+  addVary(reply.header('cache-control', cache).header('etag', asset.etag), 'accept-encoding');
   reply.type(asset.type);
   if (request.headers['if-none-match'] === asset.etag) return reply.code(304).send();
   const accepted = String(request.headers['accept-encoding'] ?? '');
