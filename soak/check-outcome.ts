@@ -79,7 +79,14 @@ function matches(message: string, want: RegExp | string): boolean {
  * `restarted`: a host this stream used was closed while it ran. Then the one promise left is the general one:
  * a stream ends with its done line or exactly one error frame, never silently, with no token lost or repeated.
  */
-export function judge(plan: StreamPlan, seen: Seen, attempts: AttemptEnd[], restarted: boolean): Judged {
+export function judge(
+  plan: StreamPlan,
+  seen: Seen,
+  attempts: AttemptEnd[],
+  restarted: boolean,
+  /** Some host was ejected while it ran: a retry may have had nowhere to go. */
+  degraded = false,
+): Judged {
   const violations: string[] = [];
   const fail = (why: string) => violations.push(`stream ${plan.id} (${plan.scenario}): ${why}`);
   if (seen.transportError && !seen.dropped) fail(`transport error: ${seen.transportError}`);
@@ -113,6 +120,8 @@ export function judge(plan: StreamPlan, seen: Seen, attempts: AttemptEnd[], rest
     case 'slow-client':
     case 'hangup-before-first-token':
     case 'http-500-before-first-token': {
+      const ownError = seen.status === 502 && attempts.length === 1 && RETRIED.has(plan.scenario);
+      if (ownError && degraded) return { outcome: '502, no other healthy host to retry on', violations };
       if (seen.status !== 200) fail(`status ${seen.status}: ${String(seen.lines[0]?.error ?? '')}`);
       else if (!complete)
         fail(

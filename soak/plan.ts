@@ -170,3 +170,8 @@ export function behaviourFor(plan: StreamPlan, attempt: number): SimBehaviour {
       return base;
   }
 }
+
+export function streamIdOf(content: string): number | undefined {
+  const match = /^soak stream (\d+) /.exec(content);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}

@@ -15,6 +15,8 @@ export class SimPool {
   /** Attempts that reached a host, per stream id, and those the host is done with. */
   readonly started = new Map<number, number>();
   readonly ends = new Map<number, HostAttempt[]>();
+  /** The simulators' worst event-loop delay since the last read. */
+  lagMs = 0;
   private restartWaiters = new Map<string, () => void>();
 
   private constructor(private readonly child: ChildProcess) {
@@ -26,6 +28,8 @@ export class SimPool {
         const list = this.ends.get(id) ?? [];
         list.push(attempt);
         this.ends.set(id, list);
+      } else if ('lagMs' in message) {
+        this.lagMs = Math.max(this.lagMs, message.lagMs);
       } else if ('restarted' in message) {
         this.restartWaiters.get(`${message.restarted}:${message.phase}`)?.();
       }

@@ -1,15 +1,17 @@
 // The soak's three upstream hosts, in a process of their own so that the clients' work cannot delay theirs
 // (on a busy machine a delayed health probe gets a healthy host ejected). Each request's user message says
 // what to do; the parent hears of every attempt's end and asks for restarts over IPC.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type OllamaSimulator, startOllamaSimulator } from '../test/support/ollama-simulator.js';
-import { behaviourFor, planFromContent } from './plan.js';
+import { behaviourFor, planFromContent, streamIdOf } from './plan.js';
 
 export type ToHosts = { restart: number; downMs: number } | { stop: true };
 export type FromHosts =
   | { ready: string[] }
   | { end: { id: number; host: string; aborted: boolean; bytesSent: number; at: number } }
   | { started: number }
-  | { restarted: number; phase: 'closed' | 'open' };
+  | { restarted: number; phase: 'closed' | 'open' }
+  | { lagMs: number };
 
 const send = (message: FromHosts) => process.send?.(message);
 
@@ -33,12 +35,12 @@ for (const sim of sims) {
       return behaviourFor(plan, attempt);
     },
     onEnd(request, end) {
-      const plan = planFromContent(lastContent(request.body));
-      if (!plan) return;
+      const id = streamIdOf(lastContent(request.body));
+      if (id === undefined) return;
       // Wall-clock time: the parent compares it with when its client left.
       send({
         end: {
-          id: plan.id,
+          id,
           host,
           aborted: end.abort !== undefined,
           bytesSent: end.bytesSent,
@@ -64,4 +66,11 @@ process.on('message', async (message: ToHosts) => {
 });
 // The parent going away (a crash, Ctrl-C) must not leave the hosts running.
 process.on('disconnect', () => process.exit(0));
+// How late this process runs its timers: a late simulator looks like a stalled host to the gateway.
+const lag = monitorEventLoopDelay({ resolution: 20 });
+lag.enable();
+setInterval(() => {
+  send({ lagMs: lag.max / 1e6 });
+  lag.reset();
+}, 1000).unref();
 send({ ready: sims.map((sim) => sim.url) });

@@ -18,8 +18,10 @@ describe('soak (30 s)', () => {
       restartDownMs: 2000,
       seed: 17,
       warmupSeconds: 10,
-      // 20 s of samples: a leak of a few KiB per stream shows, GC's sawtooth does not.
-      rssSlopeLimitMiBPerMinute: 60,
+      // 20 s after warm-up cannot tell a small leak from a heap still growing into its load (a clean run
+      // measures 30-50 MiB/min here): this catches gross leaks, some 100 KiB per stream; the 10-minute
+      // `npm run soak` holds RSS to 1 MiB/min.
+      rssSlopeLimitMiBPerMinute: 120,
       tokenDelayMs: 200,
     });
     if (result.violations.length > 0) console.log(summary(result));
