@@ -2,6 +2,7 @@ import { type IncomingHttpHeaders, request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type OllamaSimulator, startOllamaSimulator } from './ollama-simulator.js';
+import { until } from './pool-fixture.js';
 import { goDecode } from './simulator-go-decode.js';
 import { goJson, rfc3339Nano, splitPoints } from './simulator-wire.js';
 
@@ -477,5 +478,41 @@ describe('other endpoints', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('behaveFor: a behaviour per request', () => {
+  it('chooses from the request, reports each end with its bytes, and records nothing when told not to', async () => {
+    const ends: Array<{ content: string; aborted: boolean; bytesSent: number }> = [];
+    const contentOf = (body: unknown) => String((body as typeof CHAT).messages[0]?.content);
+    sim.behaveFor({
+      record: false,
+      choose: (request) =>
+        contentOf(request.body) === 'stall' ? { stallBeforeFirstChunk: true } : { tokens: ['a', 'b'] },
+      onEnd: (request, end) =>
+        ends.push({
+          content: contentOf(request.body),
+          aborted: end.abort !== undefined,
+          bytesSent: end.bytesSent,
+        }),
+    });
+    const text = await (await post(CHAT)).text();
+    expect(parseLines(text).map((l) => (l.message as { content: string }).content)).toEqual(['a', 'b', '']);
+    const controller = new AbortController();
+    const stalled = post(
+      { ...CHAT, messages: [{ role: 'user', content: 'stall' }] },
+      { signal: controller.signal },
+    );
+    await until('the stalled request arrives', () => sim.activeStreams() === 1);
+    controller.abort();
+    await expect(stalled).rejects.toThrow();
+    await until('the simulator sees it leave', () => ends.length === 2);
+    expect(ends).toEqual([
+      { content: 'hi', aborted: false, bytesSent: Buffer.byteLength(text) },
+      { content: 'stall', aborted: true, bytesSent: 0 },
+    ]);
+    expect([sim.requests, sim.sent, sim.aborts]).toEqual([[], [], []]);
+    sim.reset();
+    expect(parseLines(await (await post(CHAT)).text())).toHaveLength(5);
   });
 });

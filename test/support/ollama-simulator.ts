@@ -208,26 +208,32 @@ class Simulator extends SimulatorServer<SimBehaviour> implements OllamaSimulator
 
   private chat(res: ServerResponse, recorded: RecordedRequest, decoded: GoDecoded | undefined): void {
     const epoch = this.epoch;
-    const slot = this.sent.push(Buffer.alloc(0)) - 1;
+    const recording = this.recording;
+    const slot = recording ? this.sent.push(Buffer.alloc(0)) - 1 : -1;
     const sentBytes = new GrowingBytes();
-    const behaviour = this.behaviour;
+    const hooks = this.hooks;
+    const behaviour = hooks ? hooks.choose(recorded) : this.behaviour;
+    let abort: SimAbort | undefined;
+    let bytesSent = 0;
     this.active++;
     const exchange = new ChatExchange(res, behaviour.writeMode ?? 'line', {
       onBytes: (bytes) => {
-        if (epoch !== this.epoch) return;
+        bytesSent += bytes.length;
+        if (epoch !== this.epoch || !recording) return;
         this.sent[slot] = sentBytes.append(bytes);
       },
       onClientGone: (phase, status) => {
-        if (epoch !== this.epoch) return;
-        const abort: SimAbort = { path: recorded.path, phase, at: performance.now(), status };
+        abort = { path: recorded.path, phase, at: performance.now(), status };
+        if (epoch !== this.epoch || !recording) return;
         this.aborts.push(abort);
         this.abortBox.put(abort);
       },
       onSettled: () => {
         this.active--;
+        hooks?.onEnd?.(recorded, { abort, bytesSent });
       },
     });
-    this.requestBox.put(recorded);
+    if (recording) this.requestBox.put(recorded);
 
     const job = this.validateChat(decoded);
     if ('error' in job) {

@@ -105,7 +105,7 @@ class Simulator extends SimulatorServer<OpenAiSimBehaviour> implements OpenAiSim
     }
     const recorded = this.record(req, rawBody, body);
     const { method, path } = recorded;
-    const behaviour = this.behaviour;
+    const behaviour = this.hooks && path === CHAT_PATH ? this.hooks.choose(recorded) : this.behaviour;
     const rejection = checkApiKey(behaviour, recorded);
 
     if (method === 'POST' && path === CHAT_PATH) {
@@ -144,7 +144,11 @@ class Simulator extends SimulatorServer<OpenAiSimBehaviour> implements OpenAiSim
     job: CompletionJob | Rejection,
   ): void {
     const epoch = this.epoch;
-    const slot = this.sent.push(Buffer.alloc(0)) - 1;
+    const recording = this.recording;
+    const slot = recording ? this.sent.push(Buffer.alloc(0)) - 1 : -1;
+    const hooks = this.hooks;
+    let abort: SimAbort | undefined;
+    let bytesSent = 0;
     this.active++;
     const options = {
       writeMode: behaviour.writeMode ?? 'event',
@@ -153,20 +157,22 @@ class Simulator extends SimulatorServer<OpenAiSimBehaviour> implements OpenAiSim
     };
     const exchange = new SseExchange(res, options, {
       onBytes: (bytes) => {
-        if (epoch !== this.epoch) return;
+        bytesSent += bytes.length;
+        if (epoch !== this.epoch || !recording) return;
         this.sent[slot] = Buffer.concat([this.sent[slot] ?? Buffer.alloc(0), bytes]);
       },
       onClientGone: (phase, status) => {
-        if (epoch !== this.epoch) return;
-        const abort: SimAbort = { path: recorded.path, phase, at: performance.now(), status };
+        abort = { path: recorded.path, phase, at: performance.now(), status };
+        if (epoch !== this.epoch || !recording) return;
         this.aborts.push(abort);
         this.abortBox.put(abort);
       },
       onSettled: () => {
         this.active--;
+        hooks?.onEnd?.(recorded, { abort, bytesSent });
       },
     });
-    this.requestBox.put(recorded);
+    if (recording) this.requestBox.put(recorded);
 
     if ('body' in job) {
       exchange.send(job.status, JSON_TYPE, job.body);

@@ -20,6 +20,16 @@ export class Mailbox<T> {
   }
 }
 
+/** Per-request behaviour for long runs (the soak), where each request says what it wants. */
+export interface RequestHooks<B> {
+  /** This request's behaviour, chosen from the request itself; replaces `behave()` while set. */
+  choose(request: RecordedRequest): B;
+  /** Once per chat request, when the simulator is done with it: `abort` when its client left first. */
+  onEnd?(request: RecordedRequest, end: { abort: SimAbort | undefined; bytesSent: number }): void;
+  /** false: keeps no requests, aborts or sent bytes, which a run of hours would otherwise accumulate. */
+  record?: boolean;
+}
+
 /** What tests control and observe on every protocol simulator. */
 export interface SimulatorControls<B> {
   /** 'http://127.0.0.1:PORT' */
@@ -29,6 +39,8 @@ export interface SimulatorControls<B> {
   models: string[];
   /** Replaces the behaviour for requests arriving from now on. */
   behave(b: B): void;
+  /** Chooses the behaviour per request (undefined: back to `behave()`). */
+  behaveFor(hooks: RequestHooks<B> | undefined): void;
   /** Default behaviour; empties requests, aborts and sent (in place) and drops unconsumed nextX() items. */
   reset(): void;
   /** Every request, in arrival order, recorded once its body has been read. */
@@ -61,6 +73,7 @@ export abstract class SimulatorServer<B extends object> {
   aborts: SimAbort[] = [];
   sent: Buffer[] = [];
   protected behaviour = {} as B;
+  protected hooks: RequestHooks<B> | undefined;
   protected readonly abortBox = new Mailbox<SimAbort>();
   protected readonly requestBox = new Mailbox<RecordedRequest>();
   protected active = 0;
@@ -105,8 +118,18 @@ export abstract class SimulatorServer<B extends object> {
     this.behaviour = { ...b };
   }
 
+  behaveFor(hooks: RequestHooks<B> | undefined): void {
+    this.hooks = hooks;
+  }
+
+  /** Whether requests, aborts and sent bytes are kept for the test to inspect. */
+  protected get recording(): boolean {
+    return this.hooks?.record !== false;
+  }
+
   reset(): void {
     this.behaviour = {} as B;
+    this.hooks = undefined;
     this.epoch++;
     this.requests.length = 0;
     this.aborts.length = 0;
@@ -157,7 +180,7 @@ export abstract class SimulatorServer<B extends object> {
       rawBody,
       remotePort: req.socket.remotePort,
     };
-    this.requests.push(recorded);
+    if (this.recording) this.requests.push(recorded);
     return recorded;
   }
 }
