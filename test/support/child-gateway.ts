@@ -27,9 +27,16 @@ export interface Child {
   logLine(pattern: RegExp): Promise<Record<string, unknown>>;
 }
 
-/** chatwire as users run it: `chatwire serve` in its own process, configured by the environment. */
-export async function startChild(env: Record<string, string>, args: string[] = []): Promise<Child> {
-  const child = spawn(process.execPath, [...CLI, 'serve', ...args], {
+/**
+ * chatwire as users run it: `chatwire serve` in its own process, configured by the environment. `cli` is
+ * how `node` runs the command: from source by default, or a bundle (`bundled-cli.ts`) that starts faster.
+ */
+export async function startChild(
+  env: Record<string, string>,
+  args: string[] = [],
+  cli: string[] = CLI,
+): Promise<Child> {
+  const child = spawn(process.execPath, [...cli, 'serve', ...args], {
     cwd: root,
     env: {
       ...process.env,
