@@ -26,8 +26,8 @@ export interface CrashRun {
   killAfterMs: number[];
 }
 
-/** Tokens 3 ms apart: a reply takes about half a second, so kills find some finished and most running. */
-const TOKEN_DELAY_MS = 3;
+/** Tokens 2 ms apart: a reply takes about a quarter of a second unloaded, so kills find some finished and most running. */
+const TOKEN_DELAY_MS = 2;
 
 /**
  * `cycles` times: start `chatwire serve` on the same database, check what the previous kill left (the

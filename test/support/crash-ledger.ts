@@ -3,12 +3,15 @@ import { RESTART_ERROR } from '../../src/storage/kysely-conversation-store.js';
 import type { DatabaseSnapshot, MessageRow } from './crash-database.js';
 
 /** Every reply is these tokens, so any stored text can be placed exactly: `t0 t1 t2 …`. */
-export const REPLY_TOKENS = Array.from({ length: 150 }, (_, index) => `t${index} `);
+export const REPLY_TOKENS = Array.from({ length: 120 }, (_, index) => `t${index} `);
 export const FULL_REPLY = REPLY_TOKENS.join('');
 
 export function tokensIn(text: string): number {
   return text.split(' ').length - 1;
 }
+
+/** One save window (50 chunks) and the save then in flight: the most a recovered reply may lag its client. */
+export const SAVE_SLACK_TOKENS = 100;
 
 /** What one client saw of one reply, filled in as it reads. */
 export interface ReplySeen {
@@ -42,6 +45,8 @@ interface ConversationModel {
 
 export interface CrashFigures {
   acknowledgedWrites: number;
+  /** …by kind: create, message, regenerate, rename, delete. */
+  acknowledgedByKind: Record<string, number>;
   /** Replies running at a kill (started, done line not received), found interrupted after the restart. */
   recoveredInterrupted: number;
   /** …of which the client had left, so they were running detached. */
@@ -52,8 +57,8 @@ export interface CrashFigures {
   maxLagTokens: number;
   /** The most tokens a recovered reply missed of what the upstream had sent for it (an upper bound). */
   maxUpstreamLagTokens: number;
-  /** Recovered replies holding more than their staying client had received (saved, then killed unsent). */
-  aheadOfClient: number;
+  /** …of which held some text (a save had happened). */
+  recoveredWithText: number;
   unacknowledgedCreatesFound: number;
 }
 
@@ -65,12 +70,13 @@ export interface CrashFigures {
 export class CrashLedger {
   readonly figures: CrashFigures = {
     acknowledgedWrites: 0,
+    acknowledgedByKind: {},
     recoveredInterrupted: 0,
     recoveredDetached: 0,
     foundComplete: 0,
     maxLagTokens: 0,
     maxUpstreamLagTokens: 0,
-    aheadOfClient: 0,
+    recoveredWithText: 0,
     unacknowledgedCreatesFound: 0,
   };
   private readonly conversations = new Map<string, ConversationModel>();
@@ -110,13 +116,13 @@ export class CrashLedger {
   }
 
   created(id: string, title: string | null): void {
-    this.figures.acknowledgedWrites++;
+    this.acknowledged('create');
     this.conversations.set(id, { id, titles: [title], certain: true, histories: [[]], busy: false });
   }
 
   renamed(id: string, title: string, acknowledged: boolean): void {
     const conversation = this.model(id);
-    if (acknowledged) this.figures.acknowledgedWrites++;
+    if (acknowledged) this.acknowledged('rename');
     conversation.titles = acknowledged ? [title] : [...conversation.titles, title];
   }
 
@@ -125,7 +131,7 @@ export class CrashLedger {
       this.model(id).certain = false;
       return;
     }
-    this.figures.acknowledgedWrites++;
+    this.acknowledged('delete');
     this.conversations.delete(id);
     this.deleted.add(id);
   }
@@ -136,7 +142,7 @@ export class CrashLedger {
     const titled = (title: string | null) => title ?? titleFrom(question);
     const user: Expected = { kind: 'user', content: question };
     if (seen !== undefined) {
-      this.figures.acknowledgedWrites++;
+      this.acknowledged('message');
       conversation.titles = conversation.titles.map(titled);
       conversation.histories = conversation.histories.map((h) => [...h, user, { kind: 'reply', seen }]);
       return;
@@ -152,7 +158,7 @@ export class CrashLedger {
   regenerated(id: string, seen: ReplySeen | undefined): void {
     const conversation = this.model(id);
     if (seen !== undefined) {
-      this.figures.acknowledgedWrites++;
+      this.acknowledged('regenerate');
       conversation.histories = conversation.histories.map((h) => [
         ...withoutLastReply(h),
         { kind: 'reply', seen },
@@ -179,7 +185,9 @@ export class CrashLedger {
       byConversation.set(message.conversation_id, list);
     }
     const found = new Map(snapshot.conversations.map((row) => [row.id, row]));
-    for (const id of this.deleted) if (found.has(id)) problems.push(`deleted conversation ${id} is back`);
+    for (const id of this.deleted) {
+      if (found.delete(id)) problems.push(`deleted conversation ${id} is back`);
+    }
 
     for (const conversation of [...this.conversations.values()]) {
       const row = found.get(conversation.id);
@@ -201,7 +209,7 @@ export class CrashLedger {
           `conversation ${conversation.id} holds ${describe(messages)}, which no acknowledged history allows: ${JSON.stringify(conversation.histories)}`,
         );
       } else {
-        this.count(history, messages, upstreamTokens);
+        problems.push(...this.checkText(conversation.id, history, messages, upstreamTokens));
       }
       conversation.titles = [row.title];
       conversation.certain = true;
@@ -231,11 +239,19 @@ export class CrashLedger {
     return problems;
   }
 
-  private count(
+  /**
+   * What the design promises of a recovered reply's text, beyond it being a prefix of the reply: saves are
+   * periodic (every 50 chunks or 500 ms), so it may miss what arrived since the last one, never more than
+   * one window and the save then in flight (SAVE_SLACK_TOKENS); and the text is saved before it is written
+   * to the client, and written before the save commits, so a client still reading had it all.
+   */
+  private checkText(
+    id: string,
     history: Expected[],
     messages: MessageRow[],
     upstreamTokens: (question: string) => number | undefined,
-  ): void {
+  ): string[] {
+    const problems: string[] = [];
     history.forEach((expected, index) => {
       const message = messages[index] as MessageRow;
       if (expected.kind !== 'reply') return;
@@ -247,11 +263,18 @@ export class CrashLedger {
       const storedTokens = tokensIn(message.content);
       this.figures.recoveredInterrupted++;
       if (!seen.stayed) this.figures.recoveredDetached++;
-      if (seen.stayed) {
-        const lag = tokensIn(seen.text) - storedTokens;
-        this.figures.maxLagTokens = Math.max(this.figures.maxLagTokens, lag);
-        if (lag < 0) this.figures.aheadOfClient++;
-      }
+      if (storedTokens > 0) this.figures.recoveredWithText++;
+      // A client that left had less than the reply ran on to; one that stayed had everything sent.
+      const lag = tokensIn(seen.text) - storedTokens;
+      if (seen.stayed) this.figures.maxLagTokens = Math.max(this.figures.maxLagTokens, lag);
+      if (lag > SAVE_SLACK_TOKENS)
+        problems.push(
+          `conversation ${id}: recovered reply holds ${storedTokens} tokens, its client had ${tokensIn(seen.text)}`,
+        );
+      if (seen.stayed && !seen.text.startsWith(message.content))
+        problems.push(
+          `conversation ${id}: recovered reply holds ${storedTokens} tokens, more than its client had (${tokensIn(seen.text)})`,
+        );
       const upstream = upstreamTokens(seen.question);
       if (upstream !== undefined)
         this.figures.maxUpstreamLagTokens = Math.max(
@@ -259,6 +282,12 @@ export class CrashLedger {
           upstream - storedTokens,
         );
     });
+    return problems;
+  }
+
+  private acknowledged(kind: string): void {
+    this.figures.acknowledgedWrites++;
+    this.figures.acknowledgedByKind[kind] = (this.figures.acknowledgedByKind[kind] ?? 0) + 1;
   }
 
   private model(id: string): ConversationModel {

@@ -12,7 +12,7 @@ export function crashConsistencyTest(backend: StoreBackend): void {
   const seed = Number(process.env.CHATWIRE_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
   it(`kill -9 at ${CYCLES} random moments of the write load keeps the database consistent and every acknowledged write`, async () => {
     const startedAt = performance.now();
-    const run = await runCrashCycles(backend, { cycles: CYCLES, seed, killAfterMs: [100, 900], workers: 8 });
+    const run = await runCrashCycles(backend, { cycles: CYCLES, seed, killAfterMs: [100, 1200], workers: 4 });
     const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
     const starts = [...run.startMs].sort((a, b) => a - b);
     console.info(
@@ -25,6 +25,8 @@ export function crashConsistencyTest(backend: StoreBackend): void {
     // Not vacuous: the kills did land in running replies, detached ones too, and after acknowledged writes.
     expect(run.figures.recoveredInterrupted).toBeGreaterThanOrEqual(CYCLES);
     expect(run.figures.recoveredDetached).toBeGreaterThan(0);
+    expect(run.figures.recoveredWithText).toBeGreaterThan(0);
+    expect(run.figures.foundComplete).toBeGreaterThan(0);
     expect(run.figures.acknowledgedWrites).toBeGreaterThan(CYCLES * 5);
   }, 240_000);
 }
