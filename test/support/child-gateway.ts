@@ -27,16 +27,25 @@ export interface Child {
   logLine(pattern: RegExp): Promise<Record<string, unknown>>;
 }
 
-/**
- * chatwire as users run it: `chatwire serve` in its own process, configured by the environment. `cli` is
- * how `node` runs the command: from source by default, or a bundle (`bundled-cli.ts`) that starts faster.
- */
-export async function startChild(
+/** chatwire as users run it: `chatwire serve` in its own process, configured by the environment. */
+export async function startChild(env: Record<string, string>, args: string[] = []): Promise<Child> {
+  return launchChild(env, { args }).listening;
+}
+
+export interface LaunchOptions {
+  args?: string[];
+  /** How `node` runs the command: from source by default, or a bundle (`bundled-cli.ts`). */
+  cli?: string[];
+  /** 'pipe' for a child that waits for a line on stdin before it starts (`bundled-cli.ts` `heldArgs`). */
+  stdin?: 'ignore' | 'pipe';
+}
+
+/** `startChild` with the process in hand before it listens. */
+export function launchChild(
   env: Record<string, string>,
-  args: string[] = [],
-  cli: string[] = CLI,
-): Promise<Child> {
-  const child = spawn(process.execPath, [...cli, 'serve', ...args], {
+  options: LaunchOptions = {},
+): { process: ChildProcess; listening: Promise<Child> } {
+  const child = spawn(process.execPath, [...(options.cli ?? CLI), 'serve', ...(options.args ?? [])], {
     cwd: root,
     env: {
       ...process.env,
@@ -46,7 +55,7 @@ export async function startChild(
       CHATWIRE_DATA_DIR: mkdtempSync(join(tmpdir(), 'chatwire-child-')),
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'inherit'],
   });
   const waiters: Array<{ pattern: RegExp; resolve: (line: Record<string, unknown>) => void }> = [];
   const seen: Array<Record<string, unknown>> = [];
@@ -66,8 +75,12 @@ export async function startChild(
       if (earlier) resolve(earlier);
       else waiters.push({ pattern, resolve });
     });
-  const listening = await logLine(/^listening on/);
-  return { process: child, url: String(listening.address), logLine };
+  const listening = logLine(/^listening on/).then((line) => ({
+    process: child,
+    url: String(line.address),
+    logLine,
+  }));
+  return { process: child, listening };
 }
 
 export function connectionRefused(url: string): Promise<boolean> {

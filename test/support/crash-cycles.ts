@@ -1,7 +1,7 @@
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { setTimeout as delay } from 'node:timers/promises';
 import { type BundledCli, bundleCli } from './bundled-cli.js';
-import { type Child, startChild } from './child-gateway.js';
+import { type Child, launchChild } from './child-gateway.js';
 import { type CrashDatabase, openCrashDatabase } from './crash-database.js';
 import { type CrashFigures, CrashLedger, REPLY_TOKENS } from './crash-ledger.js';
 import { driveLoad, seededRandom } from './crash-load.js';
@@ -11,8 +11,8 @@ import { type OllamaSimulator, startOllamaSimulator } from './ollama-simulator.j
 export interface CrashRunOptions {
   cycles: number;
   seed: number;
-  /** The kill lands this long after the load starts, uniformly at random between the two. */
-  killAfterMs: [number, number];
+  /** The kill lands after this many events of the load, uniformly at random between the two. */
+  killAfterEvents: [number, number];
   workers: number;
 }
 
@@ -21,13 +21,14 @@ export interface CrashRun {
   integrityCoverage: string;
   /** Problems found, each prefixed with its cycle; empty when every check passed. */
   problems: string[];
-  /** Milliseconds from spawning `chatwire serve` to it listening, per start. */
+  /** Milliseconds from a restart (a held child told to go, its packages loaded) to listening. */
   startMs: number[];
-  killAfterMs: number[];
+  killAfterEvents: number[];
 }
 
-/** Tokens 2 ms apart: a reply takes about a quarter of a second unloaded, so kills find some finished and most running. */
+/** Tokens 2 ms apart: a long reply takes a quarter of a second on an idle machine, several on a busy one. */
 const TOKEN_DELAY_MS = 2;
+const SHORT_REPLY_TOKENS = 12;
 
 /**
  * `cycles` times: start `chatwire serve` on the same database, check what the previous kill left (the
@@ -42,12 +43,13 @@ export async function runCrashCycles(backend: StoreBackend, options: CrashRunOpt
     integrityCoverage: '',
     problems: [],
     startMs: [],
-    killAfterMs: [],
+    killAfterEvents: [],
   };
   let sim: OllamaSimulator | undefined;
   let cli: BundledCli | undefined;
   let database: CrashDatabase | undefined;
   let child: Child | undefined;
+  let held: ChildProcess | undefined;
   try {
     [sim, cli, database] = await Promise.all([
       startOllamaSimulator(),
@@ -56,10 +58,18 @@ export async function runCrashCycles(backend: StoreBackend, options: CrashRunOpt
     ]);
     run.integrityCoverage = database.integrityCoverage;
     const env = { OLLAMA_HOST: sim.url, ...database.env };
+    const launch = () => launchChild(env, { cli: (cli as BundledCli).heldArgs, stdin: 'pipe' });
+    let next = launch();
     for (let cycle = 0; cycle <= options.cycles; cycle++) {
       const startedAt = performance.now();
-      child = await startChild(env, [], cli.args);
+      next.process.stdin?.write('go\n');
+      child = await next.listening;
       run.startMs.push(performance.now() - startedAt);
+      // The next one loads its packages meanwhile, and waits.
+      if (cycle < options.cycles) {
+        next = launch();
+        held = next.process;
+      }
       const found = [
         ...(await database.integrity()),
         ...ledger.verify(await database.snapshot(), upstreamTokens(sim)),
@@ -68,8 +78,26 @@ export async function runCrashCycles(backend: StoreBackend, options: CrashRunOpt
       if (found.length > 0 || cycle === options.cycles) break;
 
       sim.reset();
-      sim.behave({ tokens: REPLY_TOKENS, tokenDelayMs: TOKEN_DELAY_MS });
+      // A third of the cycles have short replies, which finish before the kill, the others long ones,
+      // which a kill finds running past their first saves; a short reply is a prefix of a long one.
+      const tokens = REPLY_TOKENS.slice(0, random() < 1 / 3 ? SHORT_REPLY_TOKENS : REPLY_TOKENS.length);
+      ledger.reply = tokens.join('');
+      sim.behave({ tokens, tokenDelayMs: TOKEN_DELAY_MS });
+      // The kill lands after a random number of events (acknowledgements, and reply tokens received):
+      // wherever the load is, however fast or slow the machine runs it.
+      const [from, to] = options.killAfterEvents;
+      const killAt = from + Math.floor(random() * (to - from + 1));
+      run.killAfterEvents.push(killAt);
+      const exited = once(child.process, 'exit');
+      const victim = child.process;
+      let events = 0;
       let stopped = false;
+      const event = () => {
+        if (++events < killAt || stopped) return;
+        stopped = true;
+        victim.kill('SIGKILL');
+      };
+      ledger.onAcknowledged = event;
       const loadProblems: string[] = [];
       const load = driveLoad({
         url: child.url,
@@ -78,22 +106,17 @@ export async function runCrashCycles(backend: StoreBackend, options: CrashRunOpt
         cycle,
         workers: options.workers,
         stopped: () => stopped,
+        onToken: event,
         problems: loadProblems,
       });
-      const [from, to] = options.killAfterMs;
-      const killAfter = from + random() * (to - from);
-      run.killAfterMs.push(killAfter);
-      // Not a wait for anything: the kill's random moment.
-      await delay(killAfter);
-      const exited = once(child.process, 'exit');
-      child.process.kill('SIGKILL');
       await exited;
-      stopped = true;
       await load;
+      ledger.onAcknowledged = undefined;
       run.problems.push(...loadProblems.map((problem) => `cycle ${cycle}: ${problem}`));
     }
   } finally {
     child?.process.kill('SIGKILL');
+    held?.kill('SIGKILL');
     await Promise.all([sim?.close(), cli?.remove(), database?.dispose()]);
   }
   return run;

@@ -28,9 +28,9 @@ export interface ReplySeen {
 type Expected =
   | { kind: 'stored'; row: Pick<MessageRow, 'role' | 'content' | 'status' | 'error'> }
   | { kind: 'user'; content: string }
-  | { kind: 'reply'; seen: ReplySeen }
+  | { kind: 'reply'; seen: ReplySeen; full: string }
   /** A turn whose response never arrived: its reply, if it exists, is any prefix of the reply. */
-  | { kind: 'unacknowledged-reply' };
+  | { kind: 'unacknowledged-reply'; full: string };
 
 interface ConversationModel {
   id: string;
@@ -79,6 +79,10 @@ export class CrashLedger {
     recoveredWithText: 0,
     unacknowledgedCreatesFound: 0,
   };
+  /** Hears every acknowledgement as it is recorded. */
+  onAcknowledged: (() => void) | undefined;
+  /** The whole reply the upstream gives to requests sent from now on. */
+  reply = FULL_REPLY;
   private readonly conversations = new Map<string, ConversationModel>();
   private readonly deleted = new Set<string>();
   /** Titles of creates sent this cycle whose 201 never came. */
@@ -144,14 +148,15 @@ export class CrashLedger {
     if (seen !== undefined) {
       this.acknowledged('message');
       conversation.titles = conversation.titles.map(titled);
-      conversation.histories = conversation.histories.map((h) => [...h, user, { kind: 'reply', seen }]);
+      const reply: Expected = { kind: 'reply', seen, full: this.reply };
+      conversation.histories = conversation.histories.map((h) => [...h, user, reply]);
       return;
     }
     conversation.titles = [...new Set([...conversation.titles, ...conversation.titles.map(titled)])];
     conversation.histories = conversation.histories.flatMap((h) => [
       h,
       [...h, user],
-      [...h, user, { kind: 'unacknowledged-reply' }],
+      [...h, user, { kind: 'unacknowledged-reply', full: this.reply }],
     ]);
   }
 
@@ -161,14 +166,14 @@ export class CrashLedger {
       this.acknowledged('regenerate');
       conversation.histories = conversation.histories.map((h) => [
         ...withoutLastReply(h),
-        { kind: 'reply', seen },
+        { kind: 'reply', seen, full: this.reply },
       ]);
       return;
     }
     conversation.histories = conversation.histories.flatMap((h) => [
       h,
       withoutLastReply(h),
-      [...withoutLastReply(h), { kind: 'unacknowledged-reply' }],
+      [...withoutLastReply(h), { kind: 'unacknowledged-reply', full: this.reply }],
     ]);
   }
 
@@ -286,6 +291,7 @@ export class CrashLedger {
   }
 
   private acknowledged(kind: string): void {
+    this.onAcknowledged?.();
     this.figures.acknowledgedWrites++;
     this.figures.acknowledgedByKind[kind] = (this.figures.acknowledgedByKind[kind] ?? 0) + 1;
   }
@@ -329,14 +335,14 @@ function matchesOne(expected: Expected, message: MessageRow): boolean {
     case 'user':
       return message.role === 'user' && message.content === expected.content && message.status === 'complete';
     case 'reply':
-      return message.role === 'assistant' && replyMatches(expected.seen, message);
+      return message.role === 'assistant' && replyMatches(expected.seen, expected.full, message);
     case 'unacknowledged-reply':
       return (
         message.role === 'assistant' &&
-        ((message.status === 'complete' && message.content === FULL_REPLY) ||
+        ((message.status === 'complete' && message.content === expected.full) ||
           (message.status === 'interrupted' &&
             message.error === RESTART_ERROR &&
-            FULL_REPLY.startsWith(message.content)))
+            expected.full.startsWith(message.content)))
       );
   }
 }
@@ -345,13 +351,11 @@ function matchesOne(expected: Expected, message: MessageRow): boolean {
  * A reply that had started: complete with the whole text if it finished before the kill (it must have, if
  * its client got the done line), else recovered as interrupted, holding a prefix of the reply.
  */
-function replyMatches(seen: ReplySeen, message: MessageRow): boolean {
-  if (message.status === 'complete') return message.content === FULL_REPLY && message.error === null;
+function replyMatches(seen: ReplySeen, full: string, message: MessageRow): boolean {
+  if (message.status === 'complete') return message.content === full && message.error === null;
   if (seen.done) return false;
   return (
-    message.status === 'interrupted' &&
-    message.error === RESTART_ERROR &&
-    FULL_REPLY.startsWith(message.content)
+    message.status === 'interrupted' && message.error === RESTART_ERROR && full.startsWith(message.content)
   );
 }
 

@@ -1,4 +1,4 @@
-import { type CrashLedger, FULL_REPLY, type ReplySeen } from './crash-ledger.js';
+import type { CrashLedger, ReplySeen } from './crash-ledger.js';
 
 /** A seeded PRNG (mulberry32): a failing run is replayed exactly by its printed seed. */
 export function seededRandom(seed: number): () => number {
@@ -21,6 +21,8 @@ export interface LoadOptions {
   workers: number;
   /** True once the gateway is being killed: workers start nothing new. */
   stopped: () => boolean;
+  /** Each reply token a client receives. */
+  onToken: () => void;
   /** Anything a client saw that no correct gateway would send (a 5xx, a malformed line). */
   problems: string[];
 }
@@ -97,7 +99,7 @@ async function message(options: LoadOptions, id: string, question: string): Prom
     const body = (await response?.json().catch(() => undefined)) as
       | { message?: { content: string } }
       | undefined;
-    if (acknowledged && body !== undefined && body.message?.content !== FULL_REPLY)
+    if (acknowledged && body !== undefined && body.message?.content !== ledger.reply)
       options.problems.push(`stream:false answered ${JSON.stringify(body)}`);
     return;
   }
@@ -121,7 +123,7 @@ async function regenerate(options: LoadOptions, id: string): Promise<void> {
  * arrived. A 409 (another reply is running, or nothing to regenerate) changes nothing and is not told.
  */
 async function stream(
-  { random, problems }: LoadOptions,
+  { random, problems, onToken }: LoadOptions,
   url: string,
   body: unknown,
   question: string,
@@ -142,10 +144,16 @@ async function stream(
     stayed: leaveAfter === Number.POSITIVE_INFINITY,
   };
   sent(seen);
-  await readReply(response, seen, leaveAfter, problems);
+  await readReply(response, seen, leaveAfter, problems, onToken);
 }
 
-async function readReply(response: Response, seen: ReplySeen, leaveAfter: number, problems: string[]) {
+async function readReply(
+  response: Response,
+  seen: ReplySeen,
+  leaveAfter: number,
+  problems: string[],
+  onToken: () => void,
+) {
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -161,6 +169,7 @@ async function readReply(response: Response, seen: ReplySeen, leaveAfter: number
         if (chunk.message?.content) {
           seen.text += chunk.message.content;
           tokens++;
+          onToken();
         }
         if (chunk.done === true) seen.done = true;
       }
