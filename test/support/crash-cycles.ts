@@ -58,7 +58,12 @@ export async function runCrashCycles(backend: StoreBackend, options: CrashRunOpt
     ]);
     run.integrityCoverage = database.integrityCoverage;
     const env = { OLLAMA_HOST: sim.url, ...database.env };
-    const launch = () => launchChild(env, { cli: (cli as BundledCli).heldArgs, stdin: 'pipe' });
+    const launch = () => {
+      const launched = launchChild(env, { cli: (cli as BundledCli).heldArgs, stdin: 'pipe' });
+      spawned.add(launched.process);
+      launched.process.once('exit', () => spawned.delete(launched.process));
+      return launched;
+    };
     let next = launch();
     for (let cycle = 0; cycle <= options.cycles; cycle++) {
       const startedAt = performance.now();
@@ -120,6 +125,13 @@ export async function runCrashCycles(backend: StoreBackend, options: CrashRunOpt
     await Promise.all([sim?.close(), cli?.remove(), database?.dispose()]);
   }
   return run;
+}
+
+const spawned = new Set<ChildProcess>();
+
+/** Kills every chatwire a run started and has not seen exit: for a test that timed out mid-run. */
+export function killCrashChildren(): void {
+  for (const child of spawned) child.kill('SIGKILL');
 }
 
 /** How many content tokens the simulator had sent for the latest request answering `question`. */

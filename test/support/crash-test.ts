@@ -1,5 +1,5 @@
-import { expect, it } from 'vitest';
-import { runCrashCycles } from './crash-cycles.js';
+import { afterEach, expect, it } from 'vitest';
+import { killCrashChildren, runCrashCycles } from './crash-cycles.js';
 import type { StoreBackend } from './databases.js';
 
 const CYCLES = Number(process.env.CHATWIRE_CRASH_CYCLES ?? 50);
@@ -9,6 +9,7 @@ const CYCLES = Number(process.env.CHATWIRE_CRASH_CYCLES ?? 50);
  * so vitest runs them side by side). CHATWIRE_CRASH_SEED replays a run.
  */
 export function crashConsistencyTest(backend: StoreBackend): void {
+  afterEach(killCrashChildren);
   const seed = Number(process.env.CHATWIRE_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
   it(
     `kill -9 at ${CYCLES} random moments of the write load keeps the database consistent and every acknowledged write`,
@@ -36,6 +37,6 @@ export function crashConsistencyTest(backend: StoreBackend): void {
       expect(run.figures.foundComplete).toBeGreaterThan(0);
       expect(run.figures.acknowledgedWrites).toBeGreaterThan(CYCLES * 5);
     },
-    CYCLES * 6_000,
+    CYCLES * 4_000,
   );
 }
