@@ -81,6 +81,8 @@ export async function runCrashCycles(backend: StoreBackend, options: CrashRunOpt
       ];
       run.problems.push(...found.map((problem) => `cycle ${cycle}: ${problem}`));
       if (found.length > 0 || cycle === options.cycles) break;
+      if (cycle > 0 && cycle % 10 === 0)
+        console.info(`${backend.name}: ${cycle} kills checked, nothing lost`);
 
       sim.reset();
       // A third of the cycles have short replies, which finish before the kill, the others long ones,

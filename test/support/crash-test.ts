@@ -18,7 +18,7 @@ export function crashConsistencyTest(backend: StoreBackend): void {
       const run = await runCrashCycles(backend, {
         cycles: CYCLES,
         seed,
-        killAfterEvents: [1, 300],
+        killAfterEvents: [1, 200],
         workers: 4,
       });
       const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
@@ -37,6 +37,6 @@ export function crashConsistencyTest(backend: StoreBackend): void {
       expect(run.figures.foundComplete).toBeGreaterThan(0);
       expect(run.figures.acknowledgedWrites).toBeGreaterThan(CYCLES * 5);
     },
-    CYCLES * 4_000,
+    CYCLES * 8_000,
   );
 }
