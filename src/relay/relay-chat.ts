@@ -152,7 +152,7 @@ export async function relayStream(
         // Before the end: the limits charge the tokens as the response's last bytes are handed over.
         stats.tokens = last.usage.completionTokens;
         stats.promptTokens = last.usage.promptTokens;
-        await options.beforeDone?.(last);
+        if (options.beforeDone !== undefined) await options.beforeDone(last);
         const out = produced.end('done', frames);
         if (direct) {
           response.end(out);
