@@ -78,6 +78,13 @@ fi
   -c "create role chatwire_test login password 'chatwire_test'" \
   -c "create database chatwire_test owner chatwire_test"
 
+# amcheck (PostgreSQL's own corruption checks, used by the crash-consistency tests) needs a superuser to
+# install; where the server has no contrib modules, those tests say so and check the rows only.
+"$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d chatwire_test \
+  -c "create extension amcheck" \
+  -c "grant execute on all functions in schema public to chatwire_test" >/dev/null 2>&1 ||
+  echo "test-postgres: amcheck is not available on this server" >&2
+
 export CHATWIRE_TEST_DATABASE_URL="postgres://chatwire_test:chatwire_test@127.0.0.1:$port/chatwire_test"
 echo "test-postgres: PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') on 127.0.0.1:$port for this run"
 

@@ -62,6 +62,11 @@ export async function relayStream(
     keepAliveMs?: number;
     /** Sees every batch before it is written (conversations record the reply with it). */
     observe?: (batch: ChunkBatch) => void;
+    /**
+     * Awaited before the done frame goes out: a conversation records the reply complete here, so that a
+     * client holding the done line never finds it interrupted after a crash.
+     */
+    beforeDone?: (done: DoneChunk) => Promise<void>;
     /** `abort` unless the request asks otherwise (chatwire-on-disconnect). */
     defaultPolicy?: DisconnectPolicy;
     conversationId?: string;
@@ -147,6 +152,7 @@ export async function relayStream(
         // Before the end: the limits charge the tokens as the response's last bytes are handed over.
         stats.tokens = last.usage.completionTokens;
         stats.promptTokens = last.usage.promptTokens;
+        if (options.beforeDone !== undefined) await options.beforeDone(last);
         const out = produced.end('done', frames);
         if (direct) {
           response.end(out);

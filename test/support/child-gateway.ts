@@ -31,7 +31,23 @@ export interface Child {
 
 /** chatwire as users run it: `chatwire serve` in its own process, configured by the environment. */
 export async function startChild(env: Record<string, string>, args: string[] = []): Promise<Child> {
-  const child = spawn(process.execPath, [...CLI, 'serve', ...args], {
+  return launchChild(env, { args }).listening;
+}
+
+export interface LaunchOptions {
+  args?: string[];
+  /** How `node` runs the command: from source by default, or a bundle (`bundled-cli.ts`). */
+  cli?: string[];
+  /** 'pipe' for a child that waits for a line on stdin before it starts (`bundled-cli.ts` `heldArgs`). */
+  stdin?: 'ignore' | 'pipe';
+}
+
+/** `startChild` with the process in hand before it listens. */
+export function launchChild(
+  env: Record<string, string>,
+  options: LaunchOptions = {},
+): { process: ChildProcess; listening: Promise<Child> } {
+  const child = spawn(process.execPath, [...(options.cli ?? CLI), 'serve', ...(options.args ?? [])], {
     cwd: root,
     env: {
       ...process.env,
@@ -41,7 +57,7 @@ export async function startChild(env: Record<string, string>, args: string[] = [
       CHATWIRE_DATA_DIR: mkdtempSync(join(tmpdir(), 'chatwire-child-')),
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'inherit'],
   });
   const waiters: Array<{ pattern: RegExp; resolve: (line: Record<string, unknown>) => void }> = [];
   const seen: Array<Record<string, unknown>> = [];
@@ -61,8 +77,13 @@ export async function startChild(env: Record<string, string>, args: string[] = [
       if (earlier) resolve(earlier);
       else waiters.push({ pattern, resolve });
     });
-  const listening = await logLine(/^listening on/);
-  return { process: child, url: String(listening.address), lines: seen, logLine };
+  const listening = logLine(/^listening on/).then((line) => ({
+    process: child,
+    url: String(line.address),
+    lines: seen,
+    logLine,
+  }));
+  return { process: child, listening };
 }
 
 export function connectionRefused(url: string): Promise<boolean> {

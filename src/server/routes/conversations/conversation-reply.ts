@@ -99,6 +99,8 @@ export function createConversationReplier(deps: ReplyDeps) {
       onSaveError: (error) => reply.request.log.error({ err: error }, 'saving reply progress failed'),
     });
     const stats = reply.request.relayStats;
+    const logRecordingError = (error: unknown) =>
+      reply.request.log.error({ err: error }, 'recording the reply failed');
     const complete = (usage: { promptTokens: number; completionTokens: number }) =>
       recorder.finish({
         status: 'complete',
@@ -121,15 +123,14 @@ export function createConversationReplier(deps: ReplyDeps) {
         reply,
         encoder: ollamaChatEncoder,
         observe: (batch) => recorder.observe(batch),
+        // Stored complete before the done line is sent: a client that has the whole reply has it stored.
+        beforeDone: (done) => complete(done.usage).catch(logRecordingError),
         // A stored conversation is worth finishing: the reply is complete in it even if the client left.
         defaultPolicy: 'detach',
         conversationId: conversation.id,
       });
-      // The client has its answer by now; a store failure here is the gateway's to log, not the client's.
-      const recorded = outcome.ok ? complete(outcome.done.usage) : recorder.finish(endingFor(outcome.error));
-      await recorded.catch((error: unknown) =>
-        reply.request.log.error({ err: error }, 'recording the reply failed'),
-      );
+      // A store failure is the gateway's to log, not the client's: the text reached it either way.
+      if (!outcome.ok) await recorder.finish(endingFor(outcome.error)).catch(logRecordingError);
     } catch (error) {
       await recorder.finish(endingFor(error as GatewayError));
       throw error;
