@@ -64,7 +64,10 @@ const GATEWAY_ENV = {
   // Ended generations are kept for resumes this long; the default 5 minutes would make memory climb for the
   // first 5 minutes of any run and hide a real slope behind it. 30 s still covers a resume on a loaded machine.
   CHATWIRE_GENERATION_TTL_MS: '30000',
-  CHATWIRE_DETACH_MS: '30000',
+  // A detached reply may run this long without its client. 30 s was shorter than a 20-token reply 1 s apart
+  // whose host was slowed by a restart and a loaded machine: the 10-minute run's only two violations were
+  // such replies, stopped by this bound as designed.
+  CHATWIRE_DETACH_MS: '120000',
 };
 
 const RAMP_UP_MS = 5000;
