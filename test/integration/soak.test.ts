@@ -18,10 +18,11 @@ describe('soak (30 s)', () => {
       restartDownMs: 2000,
       seed: 17,
       warmupSeconds: 10,
-      // 20 s after warm-up cannot tell a small leak from a heap still growing into its load (a clean run
-      // measures 30-50 MiB/min here): this catches gross leaks, some 100 KiB per stream; the 10-minute
-      // `npm run soak` holds RSS to 1 MiB/min.
-      rssSlopeLimitMiBPerMinute: 120,
+      // 20 s after warm-up cannot tell a small leak from a heap still growing into its load: a clean run
+      // measured 30-50 MiB/min on Node 20 and 228 on Node 24, whose young generation grows larger once
+      // chatwire listens. This catches only gross leaks, some 250 KiB per stream; the slope is the
+      // 10-minute `npm run soak`'s to judge.
+      rssSlopeLimitMiBPerMinute: 400,
       tokenDelayMs: 200,
     });
     if (result.violations.length > 0) console.log(summary(result));
