@@ -62,17 +62,8 @@ export interface PlanShape {
   neverReadingBytes: number;
 }
 
-/** A small seeded generator (mulberry32), so a run can be repeated with `--seed`. */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a run can be repeated with `--seed`. */
+export { seededRandom as random } from '../test/support/seeded-random.js';
 
 const TOTAL_WEIGHT = Object.values(WEIGHTS).reduce((a, b) => a + b, 0);
 
