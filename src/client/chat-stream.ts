@@ -32,12 +32,14 @@ export class ChatStream implements AsyncIterable<ChatEvent> {
   constructor(
     private readonly open: OpenStream,
     private readonly resumer?: Resumer,
+    /** The caller's signal: once it aborts, no further event is yielded, even one already read. */
+    private readonly signal?: AbortSignal,
   ) {}
 
   [Symbol.asyncIterator](): AsyncIterator<ChatEvent> {
     if (this.started) throw new Error('a ChatStream can be read only once');
     this.started = true;
-    return readEvents(this.open, this.resumer);
+    return readEvents(this.open, this.resumer, this.signal);
   }
 
   /** The whole reply text, once the stream has ended with `done`. */
@@ -48,7 +50,11 @@ export class ChatStream implements AsyncIterable<ChatEvent> {
   }
 }
 
-async function* readEvents(open: OpenStream, resumer: Resumer | undefined): AsyncGenerator<ChatEvent> {
+async function* readEvents(
+  open: OpenStream,
+  resumer: Resumer | undefined,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<ChatEvent> {
   const startedAt = now();
   let response = await open();
   if (!response.ok) throw await errorFromResponse(response);
@@ -97,6 +103,8 @@ async function* readEvents(open: OpenStream, resumer: Resumer | undefined): Asyn
             // An error line ends the generation on the server too: nothing is left to stop.
             if ((line.value as { error?: unknown } | null)?.error !== undefined) over = true;
             for (const event of chunkEvents(line.value, timing)) {
+              // One network read can hold several lines: those after the caller's abort are not its to see.
+              if (signal?.aborted) throw signal.reason;
               yield event;
               if (event.type === 'done') {
                 finished = true;

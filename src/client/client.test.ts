@@ -51,6 +51,25 @@ describe('createClient', () => {
     await expect(bare.personas.list()).rejects.toMatchObject({ status: 502, code: 'http_502' });
   });
 
+  it('yields nothing after the caller aborts, not even lines that came in the same read', async () => {
+    const lines = ['a', 'b', 'c'].map((text) => `{"message":{"content":"${text}"},"done":false}\n`);
+    const { fetch } = fakeFetch(lines.join('') + done);
+    const controller = new AbortController();
+    const stream = createClient({ baseUrl: 'http://gw.test', fetch }).chat.stream({
+      messages,
+      signal: controller.signal,
+    });
+    const seen: string[] = [];
+    const failure = await (async () => {
+      for await (const event of stream) {
+        if (event.type === 'text') seen.push(event.text);
+        controller.abort();
+      }
+    })().catch((error: unknown) => error);
+    expect(seen).toEqual(['a']);
+    expect(failure).toMatchObject({ name: 'AbortError' });
+  });
+
   it('reports a non-streaming reply without done:true as truncated', async () => {
     const body = '{"message":{"content":"part"},"done":false}';
     const client = createClient({ baseUrl: 'http://gw.test', fetch: fakeFetch(body).fetch });

@@ -172,6 +172,7 @@ export function createClient(options: ClientOptions): ChatwireClient {
         new ChatStream(
           () => request('POST', '/v1/chat', chatBody(input, true), input.signal, detach),
           resumer(input.signal),
+          input.signal,
         ),
       send: (input) => reply('POST', '/v1/chat', chatBody(input, false), input.signal),
     },
@@ -216,6 +217,7 @@ export function createClient(options: ClientOptions): ChatwireClient {
           () =>
             request('POST', `${conversationPath(id)}/messages`, { ...input, stream: true }, signal, detach),
           resumer(signal),
+          signal,
         ),
       send: (id, { signal, ...input }) =>
         reply('POST', `${conversationPath(id)}/messages`, { ...input, stream: false }, signal),
@@ -224,6 +226,7 @@ export function createClient(options: ClientOptions): ChatwireClient {
           () =>
             request('POST', `${conversationPath(id)}/regenerate`, { ...input, stream: true }, signal, detach),
           resumer(signal),
+          signal,
         ),
     },
     personas: {
