@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OllamaSimulator, startOllamaSimulator } from '../../support/ollama-simulator.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../../support/pool-fixture.js';
+import { simulatedGateway } from '../../support/simulated-gateway.js';
 import {
   medianTimeToFirstToken,
   openConnections,
@@ -10,7 +10,6 @@ import {
   rawConnect,
   timeToFirstToken,
 } from '../../support/slow-attacker.js';
-import { type RunningGateway, startGateway } from '../../support/start-gateway.js';
 
 /**
  * Both ends of each connection live in this process: 4,000 descriptors, well below the `ulimit -n` checked
@@ -25,41 +24,33 @@ const HEADERS_MS = 8000;
 const SLACK_MS = 2000;
 const PROMPT_EVAL_MS = 200;
 
-let sim: OllamaSimulator;
-let chatwire: RunningGateway;
-
 beforeAll(async () => {
   // Node cannot raise its own descriptor limit; a shell started from it has the same one.
   const limit = execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim();
   if (limit !== 'unlimited' && Number(limit) < 2 * MAX_CONNECTIONS + 200)
     throw new Error(`ulimit -n is ${limit}: this test needs ${2 * MAX_CONNECTIONS + 200} descriptors`);
-  sim = await startOllamaSimulator();
-  chatwire = await startGateway(sim.url, {
-    CHATWIRE_HEADERS_TIMEOUT_MS: String(HEADERS_MS),
-    CHATWIRE_REQUEST_TIMEOUT_MS: String(HEADERS_MS),
-    CHATWIRE_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
-  });
 });
-
-afterAll(async () => {
-  await chatwire?.close();
-  await sim?.close();
+// Registered after the descriptor check, so it starts only once the check passed.
+const fixture = simulatedGateway({
+  CHATWIRE_HEADERS_TIMEOUT_MS: String(HEADERS_MS),
+  CHATWIRE_REQUEST_TIMEOUT_MS: String(HEADERS_MS),
+  CHATWIRE_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
 });
 
 describe('thousands of idle connections', () => {
   it('are each closed with 408 at CHATWIRE_HEADERS_TIMEOUT_MS, the ones beyond CHATWIRE_MAX_CONNECTIONS at once, and normal clients keep their time to first token', async () => {
-    sim.behave({ promptEvalDelayMs: PROMPT_EVAL_MS });
-    const baseline = await medianTimeToFirstToken(chatwire.url);
+    fixture.sim.behave({ promptEvalDelayMs: PROMPT_EVAL_MS });
+    const baseline = await medianTimeToFirstToken(fixture.chatwire.url);
 
     const openingStarted = performance.now();
-    const idle = await openIdle(chatwire.url, IDLE, 500);
+    const idle = await openIdle(fixture.chatwire.url, IDLE, 500);
     const openingMs = performance.now() - openingStarted;
-    const during = await medianTimeToFirstToken(chatwire.url);
+    const during = await medianTimeToFirstToken(fixture.chatwire.url);
     // The attack was whole while the normal clients were measured (else the machine was too slow to open them).
     expect(idle.filter((client) => client.closedAt !== undefined)).toHaveLength(0);
 
     // Beyond the cap a connection is accepted by the kernel and closed by chatwire before it reads anything.
-    const extra = await Promise.all(Array.from({ length: EXTRA }, () => rawConnect(chatwire.url)));
+    const extra = await Promise.all(Array.from({ length: EXTRA }, () => rawConnect(fixture.chatwire.url)));
     const closed = () => extra.filter((client) => client.closedAt !== undefined);
     await until('the connections beyond the cap are closed', () => closed().length >= EXTRA - 10, 3000);
     const refused = closed();
@@ -67,7 +58,7 @@ describe('thousands of idle connections', () => {
       expect(client.received()).toBe('');
       expect((client.closedAt as number) - client.openedAt).toBeLessThan(HEADERS_MS / 2);
     }
-    expect(await openConnections(chatwire.gateway.app.server)).toBeLessThanOrEqual(MAX_CONNECTIONS);
+    expect(await openConnections(fixture.chatwire.gateway.app.server)).toBeLessThanOrEqual(MAX_CONNECTIONS);
 
     await Promise.all(idle.map((client) => client.closed));
     for (const client of idle) {
@@ -78,7 +69,7 @@ describe('thousands of idle connections', () => {
     }
     for (const client of extra) client.socket.destroy();
     // Once they are reaped, there is room again.
-    await timeToFirstToken(chatwire.url);
+    await timeToFirstToken(fixture.chatwire.url);
 
     console.log(
       `idle connections: ${IDLE} opened in ${openingMs.toFixed(0)} ms; ${refused.length} of ${EXTRA} beyond the cap closed at once; ` +

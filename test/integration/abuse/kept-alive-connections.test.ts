@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OllamaSimulator, startOllamaSimulator } from '../../support/ollama-simulator.js';
+import { describe, expect, it } from 'vitest';
 import { until } from '../../support/pool-fixture.js';
+import { simulatedGateway } from '../../support/simulated-gateway.js';
 import { rawConnect } from '../../support/slow-attacker.js';
-import { type RunningGateway, startGateway } from '../../support/start-gateway.js';
 
 /** Shorter than the keep-alive bound: it must not be what closes a connection between requests. */
 const HEADERS_MS = 500;
@@ -11,25 +10,14 @@ const KEEPALIVE_MS = 1500;
 const NODE_KEEPALIVE_BUFFER_MS = 1000;
 const SLACK_MS = 1500;
 
-let sim: OllamaSimulator;
-let chatwire: RunningGateway;
-
-beforeAll(async () => {
-  sim = await startOllamaSimulator();
-  chatwire = await startGateway(sim.url, {
-    CHATWIRE_HEADERS_TIMEOUT_MS: String(HEADERS_MS),
-    CHATWIRE_KEEPALIVE_TIMEOUT_MS: String(KEEPALIVE_MS),
-  });
-});
-
-afterAll(async () => {
-  await chatwire?.close();
-  await sim?.close();
+const fixture = simulatedGateway({
+  CHATWIRE_HEADERS_TIMEOUT_MS: String(HEADERS_MS),
+  CHATWIRE_KEEPALIVE_TIMEOUT_MS: String(KEEPALIVE_MS),
 });
 
 describe('a kept-alive connection left idle after its request', () => {
   it('is told the idle time it has and closed after CHATWIRE_KEEPALIVE_TIMEOUT_MS', async () => {
-    const client = await rawConnect(chatwire.url);
+    const client = await rawConnect(fixture.chatwire.url);
     client.socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     await until('the health check answered', () => /\r\n\r\nok$/.test(client.received()));
     const answeredAt = performance.now();

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OllamaSimulator, startOllamaSimulator } from '../../support/ollama-simulator.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../../support/pool-fixture.js';
+import { simulatedGateway } from '../../support/simulated-gateway.js';
 import {
   medianTimeToFirstToken,
   type RawClient,
@@ -8,7 +8,6 @@ import {
   rawConnect,
   watchServerSockets,
 } from '../../support/slow-attacker.js';
-import { type RunningGateway, startGateway } from '../../support/start-gateway.js';
 
 /** Long enough that the never-readers are still held while normal clients are measured among them. */
 const SEND_MS = 2000;
@@ -21,24 +20,16 @@ const ATTACKERS = 3;
 /** ~20 MB: more than the kernel and chatwire buffer between the model server and a client that never reads. */
 const LONG_REPLY = { tokens: Array(600).fill('x'.repeat(32 * 1024)), tokenDelayMs: 1 };
 
-let sim: OllamaSimulator;
-let chatwire: RunningGateway;
 let serverSockets: ReturnType<typeof watchServerSockets>;
 
-beforeAll(async () => {
-  sim = await startOllamaSimulator();
-  chatwire = await startGateway(sim.url, { CHATWIRE_SEND_TIMEOUT_MS: String(SEND_MS) });
-  serverSockets = watchServerSockets(chatwire.gateway.app.server);
-});
-
-afterAll(async () => {
-  await chatwire?.close();
-  await sim?.close();
+const fixture = simulatedGateway({ CHATWIRE_SEND_TIMEOUT_MS: String(SEND_MS) });
+beforeAll(() => {
+  serverSockets = watchServerSockets(fixture.chatwire.gateway.app.server);
 });
 
 /** Sends a whole streaming chat request, then never reads a byte of the answer. */
 async function neverReader(headers: Record<string, string> = {}): Promise<RawClient & { sentAt: number }> {
-  const client = await rawConnect(chatwire.url);
+  const client = await rawConnect(fixture.chatwire.url);
   client.socket.pause();
   client.socket.write(rawChatRequest(headers));
   return Object.assign(client, { sentAt: performance.now() });
@@ -57,7 +48,7 @@ function watchUpstreamStalls(requests: number[]) {
   const lengths = requests.map(() => 0);
   const timer = setInterval(() => {
     requests.forEach((index, i) => {
-      const length = sim.sent[index]?.length ?? 0;
+      const length = fixture.sim.sent[index]?.length ?? 0;
       if (length !== lengths[i]) {
         lengths[i] = length;
         lastGrowth[i] = performance.now();
@@ -73,23 +64,23 @@ function serverSideClosedAt(client: RawClient): number | undefined {
 
 describe('a client that stops reading a stream', () => {
   it('is taken as gone after CHATWIRE_SEND_TIMEOUT_MS with its buffer full: its socket is closed and the upstream aborted (policy abort), while normal clients keep their time to first token', async () => {
-    sim.behave({ promptEvalDelayMs: PROMPT_EVAL_MS });
-    const baseline = await medianTimeToFirstToken(chatwire.url);
+    fixture.sim.behave({ promptEvalDelayMs: PROMPT_EVAL_MS });
+    const baseline = await medianTimeToFirstToken(fixture.chatwire.url);
 
-    const before = sim.requests.length;
-    sim.behave({ ...LONG_REPLY, promptEvalDelayMs: PROMPT_EVAL_MS });
+    const before = fixture.sim.requests.length;
+    fixture.sim.behave({ ...LONG_REPLY, promptEvalDelayMs: PROMPT_EVAL_MS });
     const attackers = await Promise.all(Array.from({ length: ATTACKERS }, () => neverReader()));
     const stalls = watchUpstreamStalls(attackers.map((_, i) => before + i));
     // The simulator takes each request's behaviour when it arrives; normal clients get short replies again.
     await until(
       'the never-readers reached the model server',
-      () => sim.requests.length >= before + ATTACKERS,
+      () => fixture.sim.requests.length >= before + ATTACKERS,
     );
-    sim.behave({ promptEvalDelayMs: PROMPT_EVAL_MS });
-    const during = await medianTimeToFirstToken(chatwire.url);
+    fixture.sim.behave({ promptEvalDelayMs: PROMPT_EVAL_MS });
+    const during = await medianTimeToFirstToken(fixture.chatwire.url);
     const measuredAt = performance.now();
 
-    const aborts = await Promise.all(attackers.map(() => sim.nextAbort()));
+    const aborts = await Promise.all(attackers.map(() => fixture.sim.nextAbort()));
     stalls.stop();
     const firstSent = Math.min(...attackers.map((client) => client.sentAt));
     const lastSent = Math.max(...attackers.map((client) => client.sentAt));
@@ -124,19 +115,19 @@ describe('a client that stops reading a stream', () => {
   }, 30_000);
 
   it('with policy detach, loses its connection after CHATWIRE_SEND_TIMEOUT_MS while the generation runs on to its end upstream', async () => {
-    sim.reset();
-    sim.behave(LONG_REPLY);
+    fixture.sim.reset();
+    fixture.sim.behave(LONG_REPLY);
     const client = await neverReader({ 'chatwire-on-disconnect': 'detach' });
-    await until('the never-reader reached the model server', () => sim.requests.length === 1);
+    await until('the never-reader reached the model server', () => fixture.sim.requests.length === 1);
     await until(
       'chatwire closed the never-reader',
       () => serverSideClosedAt(client) !== undefined,
       SEND_MS + FILL_MS,
     );
     expect((serverSideClosedAt(client) as number) - client.sentAt).toBeGreaterThanOrEqual(SEND_MS);
-    await until('the reply was generated to its end', () => sim.activeStreams() === 0, 10_000);
-    expect(sim.aborts).toEqual([]);
-    expect(sim.sent[0]?.toString('utf8')).toContain('"done":true');
+    await until('the reply was generated to its end', () => fixture.sim.activeStreams() === 0, 10_000);
+    expect(fixture.sim.aborts).toEqual([]);
+    expect(fixture.sim.sent[0]?.toString('utf8')).toContain('"done":true');
     const text = await readAtLast(client);
     expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*chatwire-generation-id: /i);
     expect(text).not.toContain('"done":true');

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OllamaSimulator, startOllamaSimulator } from '../../support/ollama-simulator.js';
+import { describe, expect, it } from 'vitest';
+import { simulatedGateway } from '../../support/simulated-gateway.js';
 import {
   medianTimeToFirstToken,
   parseRawResponse,
@@ -8,7 +8,7 @@ import {
   sustainedAttack,
   trickle,
 } from '../../support/slow-attacker.js';
-import { postChat, type RunningGateway, startGateway } from '../../support/start-gateway.js';
+import { postChat } from '../../support/start-gateway.js';
 
 /** What the trickled body says: letters no id or hex digit contains ('aaaa' once matched a request id). */
 const CANARY = 'zq-canary';
@@ -22,31 +22,20 @@ const PROMPT_EVAL_MS = 200;
 const ATTACKERS = 100;
 const EXPECTED_MESSAGE = `request not received in time: its headers must arrive within ${HEADERS_MS} ms and all of it within ${REQUEST_MS} ms`;
 
-let sim: OllamaSimulator;
-let chatwire: RunningGateway;
 const logLines: Array<Record<string, unknown>> = [];
 
-beforeAll(async () => {
-  sim = await startOllamaSimulator();
-  chatwire = await startGateway(
-    sim.url,
-    {
-      CHATWIRE_HEADERS_TIMEOUT_MS: String(HEADERS_MS),
-      CHATWIRE_REQUEST_TIMEOUT_MS: String(REQUEST_MS),
-      CHATWIRE_LOG_LEVEL: 'info',
-    },
-    { logLines },
-  );
-});
-
-afterAll(async () => {
-  await chatwire?.close();
-  await sim?.close();
-});
+const fixture = simulatedGateway(
+  {
+    CHATWIRE_HEADERS_TIMEOUT_MS: String(HEADERS_MS),
+    CHATWIRE_REQUEST_TIMEOUT_MS: String(REQUEST_MS),
+    CHATWIRE_LOG_LEVEL: 'info',
+  },
+  { logLines },
+);
 
 /** Whole headers at once, then a body promised to be 5,000 bytes, one byte every 20 ms. */
 async function trickleBody(path: string): Promise<RawClient> {
-  const client = await rawConnect(chatwire.url);
+  const client = await rawConnect(fixture.chatwire.url);
   client.socket.write(
     `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n`,
   );
@@ -56,19 +45,23 @@ async function trickleBody(path: string): Promise<RawClient> {
 
 describe('a body trickled a byte at a time', () => {
   it('gets 408 in its route envelope and a closed connection at CHATWIRE_REQUEST_TIMEOUT_MS; normal clients keep their time to first token, and a stream longer than the bound runs to its end', async () => {
-    sim.behave({ promptEvalDelayMs: PROMPT_EVAL_MS });
-    const baseline = await medianTimeToFirstToken(chatwire.url);
+    fixture.sim.behave({ promptEvalDelayMs: PROMPT_EVAL_MS });
+    const baseline = await medianTimeToFirstToken(fixture.chatwire.url);
 
     // A reply that streams for twice the request bound: the bound is on receiving the request, not on the answer.
-    sim.behave({ promptEvalDelayMs: PROMPT_EVAL_MS, tokens: Array(30).fill('tok '), tokenDelayMs: 100 });
+    fixture.sim.behave({
+      promptEvalDelayMs: PROMPT_EVAL_MS,
+      tokens: Array(30).fill('tok '),
+      tokenDelayMs: 100,
+    });
     const longStarted = performance.now();
-    const long = await postChat(chatwire.url);
-    sim.behave({ promptEvalDelayMs: PROMPT_EVAL_MS });
+    const long = await postChat(fixture.chatwire.url);
+    fixture.sim.behave({ promptEvalDelayMs: PROMPT_EVAL_MS });
     const longText = long.text();
 
     const openAi = await trickleBody('/v1/chat/completions');
     const attack = await sustainedAttack(ATTACKERS, () => trickleBody('/v1/chat'));
-    const during = await medianTimeToFirstToken(chatwire.url);
+    const during = await medianTimeToFirstToken(fixture.chatwire.url);
     await Promise.all([openAi.closed, ...attack.first.map((client) => client.closed)]);
     await attack.stop();
 

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OllamaSimulator, startOllamaSimulator } from '../../support/ollama-simulator.js';
+import { describe, expect, it } from 'vitest';
+import { simulatedGateway } from '../../support/simulated-gateway.js';
 import {
   medianTimeToFirstToken,
   parseRawResponse,
@@ -7,7 +7,6 @@ import {
   sustainedAttack,
   trickle,
 } from '../../support/slow-attacker.js';
-import { type RunningGateway, startGateway } from '../../support/start-gateway.js';
 
 const HEADERS_MS = 1000;
 /** Node checks the deadlines on a timer (a tenth of the bound here) and the machine may be loaded. */
@@ -16,36 +15,25 @@ const SLACK_MS = 1500;
 const PROMPT_EVAL_MS = 200;
 const ATTACKERS = 100;
 
-let sim: OllamaSimulator;
-let chatwire: RunningGateway;
-
-beforeAll(async () => {
-  sim = await startOllamaSimulator();
-  chatwire = await startGateway(sim.url, {
-    CHATWIRE_HEADERS_TIMEOUT_MS: String(HEADERS_MS),
-    CHATWIRE_REQUEST_TIMEOUT_MS: String(HEADERS_MS * 2),
-  });
-});
-
-afterAll(async () => {
-  await chatwire?.close();
-  await sim?.close();
+const fixture = simulatedGateway({
+  CHATWIRE_HEADERS_TIMEOUT_MS: String(HEADERS_MS),
+  CHATWIRE_REQUEST_TIMEOUT_MS: String(HEADERS_MS * 2),
 });
 
 describe('headers trickled a byte at a time (slowloris)', () => {
   it('gets 408 and a closed connection at CHATWIRE_HEADERS_TIMEOUT_MS, while normal clients keep their time to first token', async () => {
-    sim.behave({ promptEvalDelayMs: PROMPT_EVAL_MS });
-    const baseline = await medianTimeToFirstToken(chatwire.url);
-    const normalRequests = sim.requests.length;
+    fixture.sim.behave({ promptEvalDelayMs: PROMPT_EVAL_MS });
+    const baseline = await medianTimeToFirstToken(fixture.chatwire.url);
+    const normalRequests = fixture.sim.requests.length;
 
     // Headers that would take minutes at this pace; only the bound can end them.
     const headers = `POST /v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'a'.repeat(5000)}\r\n\r\n`;
     const attack = await sustainedAttack(ATTACKERS, async () => {
-      const client = await rawConnect(chatwire.url);
+      const client = await rawConnect(fixture.chatwire.url);
       trickle(client, headers, 20);
       return client;
     });
-    const during = await medianTimeToFirstToken(chatwire.url);
+    const during = await medianTimeToFirstToken(fixture.chatwire.url);
     await Promise.all(attack.first.map((client) => client.closed));
     await attack.stop();
 
@@ -60,7 +48,7 @@ describe('headers trickled a byte at a time (slowloris)', () => {
       });
     }
     // None of the trickled requests got as far as the model server.
-    expect(sim.requests.length).toBe(normalRequests + 5);
+    expect(fixture.sim.requests.length).toBe(normalRequests + 5);
     console.log(
       `trickled headers: ${ATTACKERS} attackers (${attack.replaced()} reconnections), ` +
         `TTFT median ${baseline.toFixed(0)} ms without, ${during.toFixed(0)} ms during`,
@@ -69,9 +57,9 @@ describe('headers trickled a byte at a time (slowloris)', () => {
   });
 
   it('headers too large get 431, and bytes that are not HTTP 400, each in the JSON envelope, then the connection closes', async () => {
-    const large = await rawConnect(chatwire.url);
+    const large = await rawConnect(fixture.chatwire.url);
     large.socket.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'a'.repeat(20_000)}\r\n\r\n`);
-    const garbage = await rawConnect(chatwire.url);
+    const garbage = await rawConnect(fixture.chatwire.url);
     garbage.socket.write('\x16\x03\x01 this is not HTTP\r\n\r\n');
     await Promise.all([large.closed, garbage.closed]);
     expect(parseRawResponse(large.received())).toEqual({
