@@ -84,7 +84,7 @@ async function* readEvents(
           try {
             read = await reader.read();
           } catch (error) {
-            if (generationId === null || resumer?.signal?.aborted) throw error;
+            if (generationId === null || signal?.aborted) throw error;
             drop = error;
             break;
           }
